@@ -1,0 +1,45 @@
+# Set-up and everyday commands. `make demo` and `make test` each do the whole set-up first on a
+# fresh Debian/Ubuntu machine (system packages need root or sudo).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := unison librsync-dev build-essential python3-venv python3-dev \
+	xvfb trayer imagemagick x11-utils xdotool dbus libnotify-bin faketime
+
+.PHONY: setup system-packages demo test lint format clean
+
+setup: $(VENV)/.installed
+
+system-packages: .system-packages-done
+
+.system-packages-done:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES)
+	touch $@
+
+$(VENV)/.installed: pyproject.toml .system-packages-done
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+demo: setup
+	$(BIN)/megabackup demo
+
+test: setup
+	$(BIN)/ruff check app tests
+	$(BIN)/ruff format --check app tests
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check app tests
+	$(BIN)/ruff format --check app tests
+
+format: setup
+	$(BIN)/ruff format app tests
+	$(BIN)/ruff check --fix app tests
+
+clean:
+	rm -rf $(VENV) .system-packages-done build dist .pytest_cache .ruff_cache

@@ -1,0 +1,217 @@
+"""The command line: parse, dispatch, and map every known error to one plain line and an exit code.
+
+Exit codes: 0 all good, 1 the cycle ran with warnings or conflicts, 2 bad settings or usage,
+3 a step failed (or the cycle could not start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from megabackup import __version__, places, report
+from megabackup.engine import CycleBusy, CycleOptions, run_cycle
+from megabackup.engine.results import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WARNING
+from megabackup.engine.status import read_status
+from megabackup.history import History, HistoryError
+from megabackup.locations import AppPaths, default_settings_path
+from megabackup.runlog import newest_log
+from megabackup.safety import preflight
+from megabackup.settings import Settings, SettingsError, load
+
+
+class UsageError(Exception):
+    """Wrong use of a command: exit code 2 with a plain message."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--settings",
+        type=Path,
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="settings file (default: settings.toml in the user's settings folder)",
+    )
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
+    parser = argparse.ArgumentParser(
+        prog="megabackup",
+        description="Back up and sync your files across desktop, network share and USB drive.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"MegaBackup {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", parents=[common], help="run one backup cycle now")
+    run.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="go ahead although a place that held files is now empty (you emptied it on purpose)",
+    )
+    run.add_argument(
+        "--full-check",
+        action="store_true",
+        help="let unison compare file contents, not only sizes and times (slower)",
+    )
+    commands.add_parser("status", parents=[common], help="the last backup, places, conflicts")
+    commands.add_parser("check", parents=[common], help="check the settings and the places")
+    commands.add_parser("log", parents=[common], help="print the path of the newest run log")
+    init = commands.add_parser(
+        "init-drive", parents=[common], help="mark a folder or drive as the external backup drive"
+    )
+    init.add_argument("path", type=Path, help="the drive or folder, e.g. F:/ or F:/MegaBackup")
+    init.add_argument("--name", help="the drive's name (default: external.name, or MegaBackup)")
+    demo = commands.add_parser(
+        "demo", parents=[common], help="build three sample places and run real cycles on them"
+    )
+    demo.add_argument("dir", nargs="?", type=Path, help="where to build it (default: a new folder)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = getattr(args, "debug", False)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return _dispatch(args)
+    except SettingsError as exc:
+        _fail(str(exc))
+        return EXIT_USAGE
+    except UsageError as exc:
+        _fail(str(exc))
+        return EXIT_USAGE
+    except (CycleBusy, HistoryError, places.PlaceError, OSError) as exc:
+        if debug:
+            traceback.print_exc()
+        _fail(_one_line(exc))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _fail("stopped (Ctrl+C); the next backup repairs anything left half-done")
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: say so plainly, details on request
+        if debug:
+            traceback.print_exc()
+        _fail(f"unexpected problem: {exc!r}. Run again with --debug for details.")
+        return EXIT_FAILED
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "run":
+        return _run(args)
+    if command == "status":
+        return _status(args)
+    if command == "check":
+        return _check(args)
+    if command == "log":
+        return _log()
+    if command == "init-drive":
+        return _init_drive(args)
+    if command == "demo":
+        from megabackup.demo import run_demo
+
+        return run_demo(args.dir)
+    raise UsageError(f"unknown command {command}")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path = getattr(args, "settings", None) or default_settings_path()
+    return load(path)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    paths = AppPaths.from_environment()
+    options = CycleOptions(
+        trigger="command line", allow_empty=args.allow_empty, fastcheck=not args.full_check
+    )
+    result = run_cycle(settings, paths, options=options, events=_print_progress)
+    print(report.cycle_report(result))
+    return result.exit_code
+
+
+def _print_progress(event: object) -> None:
+    kind = getattr(event, "kind", "")
+    if kind == "step-started":
+        index, total, title = event.index, event.total, event.title  # type: ignore[attr-defined]
+        print(f"  ... step {index} of {total}: {title}", file=sys.stderr, flush=True)
+
+
+def _status(args: argparse.Namespace) -> int:
+    paths = AppPaths.from_environment()
+    wanted = None
+    try:
+        settings = _settings(args)
+        if settings.server.data is None:
+            wanted = ("desktop home", "server home")
+    except SettingsError:
+        pass  # status reads the history only; bad settings must not hide it
+    print(report.status_report(read_status(paths, wanted)))
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    paths = AppPaths.from_environment()
+    history = History(paths.history) if paths.history.exists() else None
+    result = preflight(settings, history)
+    print(f"Settings: {settings.source} is valid.")
+    for problem in result.fatal:
+        print(f"  PROBLEM: {problem}")
+    for warning in result.warnings + ([result.unison_problem] if result.unison_problem else []):
+        print(f"  warning: {warning}")
+    if result.drive:
+        print(f"  External drive: {result.drive}")
+    if result.fatal:
+        return EXIT_FAILED
+    print("All places are ready." if not result.warnings else "Ready, with the warnings above.")
+    return EXIT_WARNING if result.warnings or result.unison_problem else EXIT_OK
+
+
+def _log() -> int:
+    newest = newest_log(AppPaths.from_environment().logs)
+    if newest is None:
+        _fail("no backup has run yet, so there is no log")
+        return EXIT_FAILED
+    print(newest)
+    return EXIT_OK
+
+
+def _init_drive(args: argparse.Namespace) -> int:
+    name = args.name
+    if not name:
+        try:
+            name = _settings(args).external.name
+        except SettingsError:
+            name = "MegaBackup"
+    target: Path = args.path.expanduser().absolute()
+    existing = places.read_drive_marker(target)
+    if existing and existing["name"] != name:
+        raise UsageError(
+            f'{target} is already the MegaBackup drive "{existing["name"]}"; '
+            "refusing to rename it (use --name to match)"
+        )
+    if not target.parent.is_dir():
+        raise UsageError(f"{target.parent} does not exist; is the drive connected?")
+    marker = places.write_drive_marker(target, name)
+    print(f'{target} is now the MegaBackup drive "{name}" (marker: {marker.name}).')
+    return EXIT_OK
+
+
+def _fail(message: str) -> None:
+    print(f"megabackup: {message}", file=sys.stderr)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or exc.__class__.__name__
+    if isinstance(exc, OSError) and exc.filename:
+        text = f"{exc.strerror or text}: {exc.filename}"
+    return text.splitlines()[0]

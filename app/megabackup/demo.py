@@ -1,0 +1,176 @@
+"""`megabackup demo`: three sample places and real cycles that show the original use cases.
+
+Needs no settings, network or display: the desktop, the server share and the USB drive are
+folders under one directory, and the state (history, logs, unison archives) lives there too.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from megabackup import places, report
+from megabackup.engine import CycleOptions, CycleResult, run_cycle
+from megabackup.locations import AppPaths
+from megabackup.settings import load
+
+HOME_FOLDERS = ("Documents", "Pictures")
+DATA_FOLDERS = ("Projects", "Archive")
+
+
+def build_places(root: Path) -> Path:
+    """Create the three places with sample files and a settings file; return the settings path."""
+    desktop_home = root / "desktop" / "home"
+    server_home = root / "server" / "home"
+    server_data = root / "server" / "data"
+    drive = root / "usb-drive" / "MegaBackup"
+    _write(desktop_home / "Documents" / "notes.txt", "Shopping list: milk, bread.\n")
+    _write(desktop_home / "Documents" / "letter to Sam.txt", "Dear Sam,\nSee you soon.\n")
+    _write(desktop_home / "Pictures" / "holiday.jpg", "(a photo)\n" * 200)
+    _write(server_home / "Documents" / "budget.csv", "month,amount\njan,100\n")
+    _write(server_data / "Projects" / "survey" / "results.csv", "site,count\nA,12\n")
+    _write(server_data / "Archive" / "2019 report.txt", "Old but precious.\n")
+    (root / "desktop" / "backup").mkdir(parents=True, exist_ok=True)
+    places.write_drive_marker(drive, "MegaBackup")
+    settings_path = root / "settings.toml"
+    settings_path.write_text(
+        "\n".join(
+            [
+                "# Settings written by `megabackup demo` for its sample places.",
+                "[desktop]",
+                f"home = {_toml(desktop_home)}",
+                f"backup = {_toml(root / 'desktop' / 'backup')}",
+                "[server]",
+                f"home = {_toml(server_home)}",
+                f"data = {_toml(server_data)}",
+                "[external]",
+                'name = "MegaBackup"',
+                f"path = {_toml(drive)}",
+                "[folders]",
+                f"home = {_toml_list(HOME_FOLDERS)}",
+                f"data = {_toml_list(DATA_FOLDERS)}",
+                "[safety]",
+                'conflicts = "keep-both"',
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    return settings_path
+
+
+def run_demo(folder: Path | None = None, say: Callable[[str], None] = print) -> int:
+    root = (folder or Path(tempfile.mkdtemp(prefix="megabackup-demo-"))).absolute()
+    if root.exists() and any(root.iterdir()):
+        say(f"megabackup demo: {root} is not empty; give a new or empty folder.")
+        return 2
+    root.mkdir(parents=True, exist_ok=True)
+    settings = load(build_places(root))
+    paths = AppPaths(root / "state")
+    drive = settings.external.path
+    assert drive is not None and settings.server.data is not None
+    say(f"MegaBackup demo in {root}")
+    checks: list[bool] = []
+
+    def cycle(title: str) -> CycleResult:
+        say(f"\n== {title}")
+        result = run_cycle(settings, paths, options=CycleOptions(trigger="demo"))
+        say(report.cycle_report(result))
+        return result
+
+    def verify(claim: str, holds: bool) -> None:
+        checks.append(holds)
+        say(f"  {'CHECKED' if holds else 'NOT TRUE'}: {claim}")
+
+    first = cycle("1. First cycle: every place gets its first snapshot, the homes are synced")
+    verify(
+        "the desktop's notes reached the server",
+        (settings.server.home / "Documents" / "notes.txt").is_file(),
+    )
+    verify(
+        "the server's budget reached the desktop",
+        (settings.desktop.home / "Documents" / "budget.csv").is_file(),
+    )
+    verify("the first cycle finished without problems", first.outcome == "ok")
+
+    _write(settings.server.data / "Projects" / "survey" / "new samples.csv", "site,count\nB,7\n")
+    cycle("2. Data added on the server reaches the external drive")
+    verify(
+        "the new data file is on the USB drive",
+        (drive / "data" / "Projects" / "survey" / "new samples.csv").is_file(),
+    )
+
+    _write(settings.desktop.home / "Documents" / "notes.txt", "Shopping list: milk, bread, tea.\n")
+    edited = cycle("3. A file edited on the desktop reaches the server and both snapshots")
+    server_copy = settings.server.home / "Documents" / "notes.txt"
+    verify("the server has the new text", "tea" in server_copy.read_text(encoding="utf-8"))
+    verify(
+        "the desktop backup and the USB drive hold it too",
+        "tea" in _read(settings.desktop.backup / "home" / "Documents" / "notes.txt")
+        and "tea" in _read(drive / "home" / "Documents" / "notes.txt"),
+    )
+    verify(
+        "the old text stays restorable (a snapshot of it exists)", _has_increments(drive / "home")
+    )
+    verify("that cycle ran the second round of snapshots", _ran(edited, "resnapshot-server-home"))
+
+    desktop_letter = settings.desktop.home / "Documents" / "letter to Sam.txt"
+    server_letter = settings.server.home / "Documents" / "letter to Sam.txt"
+    _write(desktop_letter, "Dear Sam,\nSee you on Monday.\n")
+    _write(server_letter, "Dear Sam,\nSee you on Tuesday!\n")
+    hour_ago = time.time() - 3600
+    os.utime(desktop_letter, (hour_ago, hour_ago))  # the desktop edit is the older one
+    conflict = cycle("4. The same file edited on both sides is kept twice and reported")
+    copies = [c for found in conflict.conflicts for c in found.copies]
+    verify("the conflict is reported", [c.path for c in conflict.conflicts] == [
+        "Documents/letter to Sam.txt"])  # fmt: skip
+    verify("the newer text (Tuesday) is in place", "Tuesday" in _read(desktop_letter))
+    verify(
+        "the older text (Monday) is kept in a conflict copy",
+        any("Monday" in _read(Path(c)) for c in copies),
+    )
+
+    say("\nWhere to look:")
+    say(f"  the places:     {root / 'desktop'}, {root / 'server'}, {root / 'usb-drive'}")
+    say(f"  the settings:   {root / 'settings.toml'}")
+    say(f"  logs, history:  {paths.root}")
+    say(f'  status:         MEGABACKUP_HOME="{paths.root}" megabackup status')
+    passed = sum(checks)
+    say(f"\nDemo finished: {passed} of {len(checks)} checks held.")
+    return 0 if all(checks) else 3
+
+
+def _ran(result: CycleResult, step_id: str) -> bool:
+    step = result.step(step_id)
+    return step is not None and step.succeeded
+
+
+def _has_increments(repository: Path) -> bool:
+    increments = repository / "rdiff-backup-data" / "increments"
+    return increments.is_dir() and any(increments.rglob("*"))
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _toml(path: Path) -> str:
+    return '"' + path.as_posix().replace('"', '\\"') + '"'
+
+
+def _toml_list(names: tuple[str, ...]) -> str:
+    return "[" + ", ".join(f'"{n}"' for n in names) + "]"
+
+
+__all__ = ["build_places", "run_demo"]

@@ -1,0 +1,95 @@
+"""What `megabackup status` and the tray show: last run, each place's freshness, open conflicts."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import filelock
+
+from megabackup.history import ConflictRow, History, RunRow
+from megabackup.locations import AppPaths
+from megabackup.plan import PLACE_SNAPSHOT_STEPS, SYNC_HOME
+
+
+@dataclass(frozen=True)
+class PlaceFreshness:
+    place: str
+    last_good: float | None  # epoch seconds of the newest good snapshot, None if never
+
+    def age_days(self, now: float) -> float | None:
+        return None if self.last_good is None else (now - self.last_good) / 86_400
+
+
+@dataclass(frozen=True)
+class Status:
+    last_run: RunRow | None
+    places: tuple[PlaceFreshness, ...]
+    open_conflicts: tuple[ConflictRow, ...]
+    running: bool
+
+
+def read_status(paths: AppPaths, places: tuple[str, ...] | None = None) -> Status:
+    """Reads only; works with no history yet (a fresh install)."""
+    wanted = places or tuple(PLACE_SNAPSHOT_STEPS)
+    running = is_cycle_running(paths)
+    if not paths.history.exists():
+        return Status(None, tuple(PlaceFreshness(p, None) for p in wanted), (), running)
+    history = History(paths.history)
+    last = history.last_run()
+    if last is not None and last.outcome == "running" and not running:
+        last = dataclasses.replace(last, outcome="interrupted")
+    freshness = tuple(
+        PlaceFreshness(place, history.last_success(PLACE_SNAPSHOT_STEPS[place])) for place in wanted
+    )
+    return Status(last, freshness, tuple(open_conflicts(history)), running)
+
+
+def open_conflicts(history: History, limit_runs: int = 200) -> list[ConflictRow]:
+    """Kept-both conflicts whose copy is still there, and conflicts the newest sync left alone."""
+    runs = history.runs(limit=limit_runs)
+    newest_sync_run = next(
+        (
+            run.id
+            for run in runs
+            if any(
+                s.step == SYNC_HOME and s.status in ("ok", "warning") for s in history.steps(run.id)
+            )
+        ),
+        None,
+    )
+    oldest = runs[-1].id - 1 if runs else 0
+    latest: dict[str, ConflictRow] = {}
+    for row in history.recent_conflicts(since_run=oldest):
+        latest[row.path] = row  # newest report of each path wins
+    found = []
+    for row in latest.values():
+        copy_left = row.resolution == "kept-both" and any(Path(c).exists() for c in row.copies)
+        still_skipped = row.resolution == "skipped" and row.run_id == newest_sync_run
+        if copy_left or still_skipped:
+            found.append(row)
+    return found
+
+
+def is_cycle_running(paths: AppPaths) -> bool:
+    if not paths.cycle_lock.exists():
+        return False
+    probe = filelock.FileLock(str(paths.cycle_lock))
+    try:
+        probe.acquire(timeout=0)
+    except filelock.Timeout:
+        return True
+    probe.release()
+    return False
+
+
+def describe_age(seconds: float) -> str:
+    """'just now', '5 minutes ago', '2 hours ago', '3 days ago'."""
+    if seconds < 90:
+        return "just now"
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size * (1.5 if unit != "minute" else 1):
+            count = round(seconds / size)
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"

@@ -1,0 +1,131 @@
+"""The identity of places: the external drive's marker, finding the drive, and emptiness checks.
+
+The external drive is found by a marker file, never by its letter: drive letters move, and a
+different disk at the same letter must not receive (or, worse, supply) a backup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import string
+import sys
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+DRIVE_MARKER = ".megabackup-drive"
+LINUX_MOUNT_PARENTS = ("/media", "/mnt", "/run/media")
+
+
+class PlaceError(Exception):
+    """A place is present but not the right one; the cycle must stop before writing anything."""
+
+
+@dataclass(frozen=True)
+class DriveLookup:
+    path: Path | None  # the folder holding the marker (repositories live beside it)
+    reason: str = ""  # why it was not found
+
+    @property
+    def found(self) -> bool:
+        return self.path is not None
+
+
+def write_drive_marker(folder: Path, name: str) -> Path:
+    """Mark folder as the MegaBackup drive `name`; written whole or not at all."""
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / DRIVE_MARKER
+    existing = read_drive_marker(folder)
+    content = {
+        "name": name,
+        "id": existing.get("id") if existing else uuid.uuid4().hex,
+        "created": existing.get("created") if existing else _now_iso(),
+        "about": "This folder holds MegaBackup snapshots. Do not delete this file.",
+    }
+    temporary = marker.with_name(marker.name + ".tmp")
+    temporary.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, marker)
+    return marker
+
+
+def read_drive_marker(folder: Path) -> dict[str, str] | None:
+    try:
+        data = json.loads((folder / DRIVE_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("name"), str) else None
+
+
+def candidate_roots() -> list[Path]:
+    """Folders where a removable drive may be mounted, in a stable order."""
+    if os.name == "nt":
+        return [Path(f"{letter}:/") for letter in string.ascii_uppercase[3:]]
+    roots: list[Path] = []
+    for parent in LINUX_MOUNT_PARENTS:
+        base = Path(parent)
+        roots += _subfolders(base)
+        if parent != "/mnt":  # /media/USER/LABEL and /run/media/USER/LABEL
+            for user_folder in _subfolders(base):
+                roots += _subfolders(user_folder)
+    if sys.platform == "darwin":
+        roots += _subfolders(Path("/Volumes"))
+    return roots
+
+
+def find_external(
+    name: str, configured: Path | None, roots: Iterable[Path] | None = None
+) -> DriveLookup:
+    """The drive folder from external.path, else by scanning mounted drives for the marker."""
+    if configured is not None:
+        if not configured.is_dir():
+            return DriveLookup(
+                None, f"the external drive is not connected ({configured} is missing)"
+            )
+        marker = read_drive_marker(configured)
+        if marker is None:
+            raise PlaceError(
+                f"{configured} is not a MegaBackup drive (no {DRIVE_MARKER} marker); "
+                f'prepare it once with: megabackup init-drive "{configured}"'
+            )
+        if marker["name"] != name:
+            raise PlaceError(
+                f'{configured} is the MegaBackup drive "{marker["name"]}", not "{name}" '
+                "(external.name); connect the right drive or change the setting"
+            )
+        return DriveLookup(configured)
+    for root in roots if roots is not None else candidate_roots():
+        for folder in (root, root / name):
+            marker = read_drive_marker(folder)
+            if marker is not None and marker["name"] == name:
+                return DriveLookup(folder)
+    return DriveLookup(
+        None, f'the external drive "{name}" is not connected (no drive carries its marker)'
+    )
+
+
+def has_content(root: Path, folders: Sequence[str] = ()) -> bool:
+    """True if the place (or any listed folder in it) holds at least one entry."""
+    targets = [root / f for f in folders] if folders else [root]
+    for target in targets:
+        try:
+            with os.scandir(target) as entries:
+                for entry in entries:
+                    if not entry.name.startswith(".megabackup"):
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def _subfolders(base: Path) -> list[Path]:
+    try:
+        return sorted(Path(e.path) for e in os.scandir(base) if e.is_dir())
+    except OSError:
+        return []
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,544 @@
+"""Load and validate settings.toml into frozen dataclasses, reporting every problem at once.
+
+A leaf module: it imports nothing else from the package, so every layer can use it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the Windows rdiff-backup wheel pins us to 3.10, which has no tomllib
+    import tomli as tomllib
+
+CONFLICT_POLICIES = ("keep-both", "skip")
+DEFAULT_IGNORE = ("*.tmp", "~$*", ".~lock.*#", "Thumbs.db", "desktop.ini", ".DS_Store")
+
+
+@dataclass(frozen=True)
+class DesktopSettings:
+    home: Path
+    backup: Path
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    home: Path
+    data: Path | None
+
+
+@dataclass(frozen=True)
+class ExternalSettings:
+    name: str
+    path: Path | None
+
+
+@dataclass(frozen=True)
+class FolderSettings:
+    home: tuple[str, ...]
+    data: tuple[str, ...]
+    ignore: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SafetySettings:
+    conflicts: str
+    max_clock_skew_seconds: int
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    every_hours: float
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    on_success: bool
+    overdue_days: int
+
+
+@dataclass(frozen=True)
+class ToolSettings:
+    rdiff_backup: Path | None
+    unison: Path | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    desktop: DesktopSettings
+    server: ServerSettings
+    external: ExternalSettings
+    folders: FolderSettings
+    safety: SafetySettings
+    schedule: ScheduleSettings
+    notifications: NotificationSettings
+    tools: ToolSettings
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the settings: where, what was found, and why it is wrong."""
+
+    key: str
+    reason: str
+    value: Any = None
+    has_value: bool = True
+
+    def __str__(self) -> str:
+        if not self.has_value:
+            return f"{self.key}: {self.reason}"
+        return f"{self.key} = {_show(self.value)}: {self.reason}"
+
+
+class SettingsError(Exception):
+    """The settings file cannot be used; carries every problem found."""
+
+    def __init__(self, source: Path | None, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        where = str(source) if source else "settings"
+        lines = [f"{where}: {len(problems)} problem(s):"] + [f"  - {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+# ---------------------------------------------------------------------------
+# The schema: one row per key. Kinds: path, optional_path, text, flag, whole, number,
+# names, choice. A missing key takes its default; REQUIRED has none.
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str
+    default: Any = REQUIRED
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+SCHEMA: dict[str, dict[str, Field]] = {
+    "desktop": {"home": Field("path"), "backup": Field("path")},
+    "server": {"home": Field("path"), "data": Field("optional_path", None)},
+    "external": {"name": Field("text", "MegaBackup"), "path": Field("optional_path", None)},
+    "folders": {
+        "home": Field("names", ()),
+        "data": Field("names", ()),
+        "ignore": Field("patterns", DEFAULT_IGNORE),
+    },
+    "safety": {
+        "conflicts": Field("choice", "keep-both", choices=CONFLICT_POLICIES),
+        "max_clock_skew_seconds": Field("whole", 120, low=1, high=86_400),
+    },
+    "schedule": {"every_hours": Field("number", 4, low=0.25, high=24 * 31)},
+    "notifications": {
+        "on_success": Field("flag", True),
+        "overdue_days": Field("whole", 7, low=1, high=3650),
+    },
+    "tools": {"rdiff_backup": Field("optional_path", None), "unison": Field("optional_path", None)},
+}
+
+
+def load(path: Path, *, check_folders: bool = True) -> Settings:
+    """Read, parse and validate one settings file; raise SettingsError listing every problem."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SettingsError(path, [_no_value("file", "not found")]) from None
+    except OSError as exc:
+        raise SettingsError(path, [_no_value("file", f"cannot be read ({exc.strerror})")]) from None
+    return parse(raw, source=path, check_folders=check_folders)
+
+
+def parse(raw: bytes, *, source: Path | None = None, check_folders: bool = True) -> Settings:
+    """Validate settings given as TOML bytes (see load)."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SettingsError(
+            source, [_no_value("file", f"is not UTF-8 text (bad byte on line {line})")]
+        ) from None
+    if not text.strip():
+        raise SettingsError(source, [_no_value("file", "is empty")])
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(source, [_no_value("file", _explain_toml_error(exc))]) from None
+    return validate(document, source=source, check_folders=check_folders)
+
+
+def validate(
+    document: dict[str, Any], *, source: Path | None = None, check_folders: bool = True
+) -> Settings:
+    """Turn a parsed TOML document into Settings, or raise SettingsError with every problem."""
+    problems: list[Problem] = []
+    values: dict[str, dict[str, Any]] = {}
+    for table in document:
+        if table not in SCHEMA:
+            problems.append(_unknown(table, document[table], SCHEMA))
+    for table, fields in SCHEMA.items():
+        given = document.get(table, {})
+        if not isinstance(given, dict):
+            problems.append(Problem(table, "must be a table, e.g. [" + table + "]", given))
+            given = {}
+        for key in given:
+            if key not in fields:
+                problems.append(_unknown(f"{table}.{key}", given[key], fields, prefix=table))
+        values[table] = {}
+        for key, spec in fields.items():
+            name = f"{table}.{key}"
+            if key not in given:
+                if spec.default is REQUIRED:
+                    problems.append(_no_value(name, "is missing; it is required"))
+                values[table][key] = None if spec.default is REQUIRED else spec.default
+                continue
+            values[table][key] = _convert(name, given[key], spec, problems)
+    _check_places(values, problems)
+    if check_folders:
+        _check_folder_lists(values, problems)
+    if problems:
+        raise SettingsError(source, problems)
+    return Settings(
+        desktop=DesktopSettings(**values["desktop"]),
+        server=ServerSettings(**values["server"]),
+        external=ExternalSettings(**values["external"]),
+        folders=FolderSettings(**values["folders"]),
+        safety=SafetySettings(**values["safety"]),
+        schedule=ScheduleSettings(every_hours=float(values["schedule"]["every_hours"])),
+        notifications=NotificationSettings(**values["notifications"]),
+        tools=ToolSettings(**values["tools"]),
+        source=source,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Conversions of single values
+
+
+def _convert(name: str, value: Any, spec: Field, problems: list[Problem]) -> Any:
+    converter = _CONVERTERS[spec.kind]
+    try:
+        return converter(value, spec)
+    except _Invalid as exc:
+        problems.append(Problem(name, str(exc), value))
+        return None
+
+
+class _Invalid(ValueError):
+    pass
+
+
+def _to_path(value: Any, spec: Field) -> Path:
+    if not isinstance(value, str):
+        raise _Invalid(f"must be a path in quotes, not {_type_name(value)}")
+    if not value.strip():
+        raise _Invalid("is empty; give a full path such as " + _example_path())
+    expanded = os.path.expandvars(os.path.expanduser(value.strip()))
+    path = Path(expanded)
+    if not path.is_absolute():
+        raise _Invalid("is not a full path; give one such as " + _example_path())
+    return path
+
+
+def _to_optional_path(value: Any, spec: Field) -> Path | None:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return _to_path(value, spec)
+
+
+def _to_text(value: Any, spec: Field) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"must be text in quotes, not {_type_name(value)}")
+    if not value.strip():
+        raise _Invalid("is empty")
+    if any(c in value for c in '/\\:*?"<>|'):
+        raise _Invalid('must not contain any of / \\ : * ? " < > |')
+    return value.strip()
+
+
+def _to_flag(value: Any, spec: Field) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"must be true or false (no quotes), not {_type_name(value)}")
+    return value
+
+
+def _to_number(value: Any, spec: Field) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Invalid(f"must be a number (no quotes), not {_type_name(value)}")
+    _check_range(value, spec)
+    return value
+
+
+def _to_whole(value: Any, spec: Field) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(f"must be a whole number (no quotes), not {_type_name(value)}")
+    _check_range(value, spec)
+    return value
+
+
+def _check_range(value: float, spec: Field) -> None:
+    if spec.low is not None and value < spec.low:
+        raise _Invalid(f"is too small; the smallest allowed is {spec.low:g}")
+    if spec.high is not None and value > spec.high:
+        raise _Invalid(f"is too large; the largest allowed is {spec.high:g}")
+
+
+def _to_choice(value: Any, spec: Field) -> str:
+    if not isinstance(value, str) or value not in spec.choices:
+        options = " or ".join(f'"{c}"' for c in spec.choices)
+        hint = _did_you_mean(str(value), spec.choices)
+        raise _Invalid(f"must be {options}{hint}")
+    return value
+
+
+def _to_string_list(value: Any, what: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise _Invalid(f'must be a list of {what} in square brackets, e.g. ["{value}"]')
+    if not isinstance(value, list):
+        raise _Invalid(f"must be a list of {what}, not {_type_name(value)}")
+    for item in value:
+        if not isinstance(item, str):
+            raise _Invalid(f"every item must be text in quotes; {_show(item)} is not")
+    return tuple(value)
+
+
+def _to_names(value: Any, spec: Field) -> tuple[str, ...]:
+    names = _to_string_list(value, "folder names")
+    seen: set[str] = set()
+    for name in names:
+        parts = name.replace("\\", "/").split("/")
+        if not name.strip():
+            raise _Invalid("contains an empty folder name")
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+            raise _Invalid(f"{_show(name)} must be a folder name inside home, not a full path")
+        if ".." in parts or "." in parts:
+            raise _Invalid(f"{_show(name)} must not contain '.' or '..'")
+        key = _fold(name)
+        if key in seen:
+            raise _Invalid(f"{_show(name)} is listed twice")
+        seen.add(key)
+    return tuple(name.replace("\\", "/").strip("/") for name in names)
+
+
+def _to_patterns(value: Any, spec: Field) -> tuple[str, ...]:
+    patterns = _to_string_list(value, "name patterns")
+    for pattern in patterns:
+        if not pattern.strip():
+            raise _Invalid("contains an empty pattern")
+        if "\\" in pattern:
+            raise _Invalid(f"{_show(pattern)}: write paths in patterns with / not \\")
+        if pattern.startswith("/") or ".." in pattern.split("/"):
+            raise _Invalid(f"{_show(pattern)} must be relative to the home or data folder")
+    return patterns
+
+
+_CONVERTERS: dict[str, Callable[[Any, Field], Any]] = {
+    "path": _to_path,
+    "optional_path": _to_optional_path,
+    "text": _to_text,
+    "flag": _to_flag,
+    "number": _to_number,
+    "whole": _to_whole,
+    "choice": _to_choice,
+    "names": _to_names,
+    "patterns": _to_patterns,
+}
+
+
+# ---------------------------------------------------------------------------
+# Checks across keys
+
+_PLACE_KEYS = (
+    ("desktop", "home", "the desktop home"),
+    ("desktop", "backup", "the desktop backup"),
+    ("server", "home", "the server home"),
+    ("server", "data", "the server data"),
+    ("external", "path", "the external drive"),
+)
+_TARGETS = {"desktop.backup", "external.path"}
+
+
+def _check_places(values: dict[str, dict[str, Any]], problems: list[Problem]) -> None:
+    """The same folder for two places, or one place inside another, would back up into itself."""
+    places = [
+        (f"{table}.{key}", label, values[table][key])
+        for table, key, label in _PLACE_KEYS
+        if values[table][key] is not None
+    ]
+    for i, (key_a, label_a, path_a) in enumerate(places):
+        for key_b, label_b, path_b in places[i + 1 :]:
+            a, b = _norm(path_a), _norm(path_b)
+            if a == b:
+                problems.append(
+                    Problem(key_b, f"is the same folder as {key_a} ({label_a})", str(path_b))
+                )
+            elif _inside(a, b) or _inside(b, a):
+                inner_key, _inner_label, outer_key, outer_label = (
+                    (key_a, label_a, key_b, label_b)
+                    if _inside(a, b)
+                    else (key_b, label_b, key_a, label_a)
+                )
+                inner_value = str(path_a if inner_key == key_a else path_b)
+                if inner_key in _TARGETS:
+                    reason = (
+                        f"is inside {outer_key} ({outer_label}): a backup target must not "
+                        "be inside a folder it backs up"
+                    )
+                else:
+                    reason = f"is inside {outer_key} ({outer_label}); places must not overlap"
+                problems.append(Problem(inner_key, reason, inner_value))
+
+
+def _check_folder_lists(values: dict[str, dict[str, Any]], problems: list[Problem]) -> None:
+    """Every listed folder must exist on at least one side, so none is silently never backed up."""
+    sides = {
+        "home": [values["desktop"]["home"], values["server"]["home"]],
+        "data": [values["server"]["data"]],
+    }
+    for kind, roots in sides.items():
+        names = values["folders"][kind]
+        reachable = [r for r in roots if r is not None and r.is_dir()]
+        if not names or not reachable:
+            continue  # an unreachable place is reported by the preflight, not as a settings error
+        existing = _children(reachable)
+        where = "desktop or server home" if kind == "home" else "server data folder"
+        for index, name in enumerate(names):
+            if any((root / name).is_dir() for root in reachable):
+                continue
+            if any((root / name).exists() for root in reachable):
+                problems.append(
+                    Problem(
+                        f"folders.{kind}[{index}]", f"is a file, not a folder, in {where}", name
+                    )
+                )
+                continue
+            reason = f"exists on neither side (not in the {where})"
+            problems.append(
+                Problem(f"folders.{kind}[{index}]", reason + _folder_hint(name, existing), name)
+            )
+
+
+def _folder_hint(name: str, existing: list[str]) -> str:
+    glued = _split_into(name, existing)
+    if glued:
+        listed = ", ".join(f'"{part}"' for part in glued)
+        return (
+            f"; it looks like {len(glued)} folder names run together: {listed}. "
+            "Is a comma missing between them?"
+        )
+    pieces = [piece.strip() for piece in name.split(",")]
+    if len(pieces) > 1 and all(_fold(p) in {_fold(e) for e in existing} for p in pieces):
+        listed = ", ".join(f'"{p}"' for p in pieces)
+        return f"; put each name in its own quotes: {listed}"
+    return _did_you_mean(name, existing)
+
+
+def _split_into(name: str, existing: list[str]) -> list[str] | None:
+    """Split name into two or more existing folder names (a missing comma glues them)."""
+    by_key = {_fold(e): e for e in existing}
+    key = _fold(name)
+    # best[i] = a split of key[:i] into known names
+    best: list[list[str] | None] = [None] * (len(key) + 1)
+    best[0] = []
+    for end in range(1, len(key) + 1):
+        for start in range(end):
+            prefix = best[start]
+            piece = key[start:end].strip()
+            if prefix is not None and piece in by_key:
+                best[end] = [*prefix, by_key[piece]]
+                break
+    found = best[len(key)]
+    return found if found and len(found) > 1 else None
+
+
+def _children(roots: Iterable[Path]) -> list[str]:
+    names: set[str] = set()
+    for root in roots:
+        try:
+            names.update(entry.name for entry in os.scandir(root) if entry.is_dir())
+        except OSError:
+            continue
+    return sorted(names)
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+
+
+def _unknown(key: str, value: Any, known: Iterable[str], prefix: str = "") -> Problem:
+    last = key.rsplit(".", 1)[-1]
+    hint = _did_you_mean(last, list(known), prefix)
+    return Problem(
+        key, f"is not a known setting{hint}", value, has_value=not isinstance(value, dict)
+    )
+
+
+def _did_you_mean(word: str, options: Iterable[str], prefix: str = "") -> str:
+    options = list(options)
+    matches = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not matches:
+        folded = {o.lower(): o for o in options}
+        matches = [folded[word.lower()]] if word.lower() in folded else []
+    if not matches:
+        return ""
+    full = f"{prefix}.{matches[0]}" if prefix else matches[0]
+    return f'; did you mean "{full}"?'
+
+
+def _explain_toml_error(exc: Exception) -> str:
+    message = str(exc)
+    hint = ""
+    if "Unclosed array" in message or "Expected ',' or ']'" in message:
+        hint = ' Is a comma missing between two items of a list, e.g. ["Documents", "Music"]?'
+    elif "Cannot declare" in message or "Cannot overwrite" in message:
+        hint = " A table or key is given twice."
+    elif "Invalid value" in message or "Invalid statement" in message:
+        hint = ' Text values need quotes, e.g. home = "C:/Users/me".'
+    elif "Unescaped" in message or "escape" in message.lower():
+        hint = ' Write Windows paths with forward slashes, e.g. "C:/Users/me".'
+    return f"is not valid TOML: {message}.{hint}"
+
+
+def _no_value(key: str, reason: str) -> Problem:
+    return Problem(key, reason, has_value=False)
+
+
+def _type_name(value: Any) -> str:
+    names = {bool: "true/false", int: "a number", float: "a number", str: "text"}
+    names.update({list: "a list", dict: "a table"})
+    return names.get(type(value), type(value).__name__)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return repr(value)
+
+
+def _example_path() -> str:
+    return '"C:/Users/me/Documents"' if os.name == "nt" else '"/home/me/Documents"'
+
+
+def _fold(name: str) -> str:
+    """Folder names compare case-insensitively on Windows, as the file system does."""
+    return name.casefold() if os.name == "nt" else name
+
+
+def _norm(path: Path) -> str:
+    return os.path.normcase(os.path.normpath(os.path.abspath(path)))
+
+
+def _inside(inner: str, outer: str) -> bool:
+    return inner.startswith(outer.rstrip(os.sep) + os.sep)

@@ -1,0 +1,359 @@
+"""rdiff-backup: find it, build its argv, run a backup safely, and read what it reports.
+
+Facts this module relies on (rdiff-backup 2.2.7):
+- `--api-version 201` and the other global options go before the action.
+- The exit code is a bitmask (1 error, 2 warning, 4 file error, 8 file warning), and per-file read
+  errors do not show in it at all: only the session statistics' `Errors` count tells.
+- A second backup within the same second as the last one fails (sometimes with a traceback).
+- A killed first backup leaves `rdiff-backup-data` without `current_mirror.*`; only `--force`
+  gets past it. A killed later backup is regressed by the next backup on its own (rc 2).
+- Selection globs must start with the source path exactly as given, so sources are absolute and
+  patterns are built from them with forward slashes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from megabackup.tools.runner import CancelToken, ProcessResult, Runner
+
+API_VERSION = "201"
+DATA_DIR = "rdiff-backup-data"
+ERROR, WARNING, FILE_ERROR, FILE_WARNING = 1, 2, 4, 8
+_MIRROR_RE = re.compile(r"^current_mirror\.(?P<stamp>.+)\.data$")
+
+
+class RdiffMissing(Exception):
+    """rdiff-backup cannot be found; the message says where we looked."""
+
+
+def locate(configured: Path | None = None) -> tuple[str, ...]:
+    """The argv prefix that starts rdiff-backup: a setting, the frozen exe, beside Python, PATH."""
+    if configured is not None:
+        if configured.is_file():
+            return (str(configured),)
+        raise RdiffMissing(f"rdiff-backup was not found at {configured} (tools.rdiff_backup)")
+    if getattr(sys, "frozen", False):
+        return (sys.executable, "--rdiff-backup")  # the exe carries rdiff-backup inside itself
+    scripts = Path(sys.executable).parent
+    for name in ("rdiff-backup.exe", "rdiff-backup"):
+        candidate = scripts / name
+        if candidate.is_file():
+            return (str(candidate),)
+    found = shutil.which("rdiff-backup")
+    if found:
+        return (found,)
+    if importlib.util.find_spec("rdiffbackup") is not None:
+        return (sys.executable, "-m", "rdiffbackup.run")
+    raise RdiffMissing(
+        "rdiff-backup was not found beside Python, on PATH, or as a module; "
+        "install it (pip install rdiff-backup) or set tools.rdiff_backup"
+    )
+
+
+# ---------------------------------------------------------------------------
+# argv builders (pure)
+
+
+def glob_escape(text: str) -> str:
+    """Make a literal path safe in an rdiff-backup glob (a folder may be named 'Photos [2020]')."""
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def selection_args(source: Path, folders: Sequence[str], ignore: Sequence[str]) -> list[str]:
+    """--exclude for the ignore patterns first (first match wins), then the folder list if any."""
+    base = glob_escape(source.as_posix().rstrip("/"))
+    args: list[str] = []
+    for pattern in ignore:
+        if "/" in pattern:
+            args += ["--exclude", f"{base}/{pattern.strip('/')}"]
+        else:
+            args += ["--exclude", f"**/{pattern}"]
+    if folders:
+        for folder in folders:
+            args += ["--include", f"{base}/{glob_escape(folder)}"]
+        args += ["--exclude", "**"]
+    return args
+
+
+def backup_argv(
+    prefix: Sequence[str],
+    source: Path,
+    repository: Path,
+    folders: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    force: bool = False,
+) -> list[str]:
+    global_options = ["--api-version", API_VERSION] + (["--force"] if force else [])
+    return [
+        *prefix,
+        *global_options,
+        "backup",
+        "--print-statistics",
+        *selection_args(source, folders, ignore),
+        str(source),
+        str(repository),
+    ]
+
+
+def list_increments_argv(prefix: Sequence[str], repository: Path) -> list[str]:
+    return [*prefix, "--api-version", API_VERSION, "--parsable-output", "list", "increments",
+            str(repository)]  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# Parsers (pure; tested on recorded real output)
+
+
+@dataclass(frozen=True)
+class SessionStatistics:
+    source_files: int = 0
+    new_files: int = 0
+    changed_files: int = 0
+    deleted_files: int = 0
+    errors: int = 0
+    elapsed_seconds: float = 0.0
+    size_change: int = 0
+
+    @property
+    def changes(self) -> int:
+        return self.new_files + self.changed_files + self.deleted_files
+
+
+_STAT_KEYS = {
+    "SourceFiles": "source_files",
+    "NewFiles": "new_files",
+    "ChangedFiles": "changed_files",
+    "DeletedFiles": "deleted_files",
+    "Errors": "errors",
+    "ElapsedTime": "elapsed_seconds",
+    "TotalDestinationSizeChange": "size_change",
+}
+
+
+def parse_statistics(lines: Iterable[str]) -> SessionStatistics | None:
+    """Read `Key value (human)` lines; None when no statistics block was printed."""
+    found: dict[str, float] = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in _STAT_KEYS:
+            try:
+                found[_STAT_KEYS[parts[0]]] = float(parts[1])
+            except ValueError:
+                continue
+    if "source_files" not in found:
+        return None
+    values = {k: (v if k == "elapsed_seconds" else int(v)) for k, v in found.items()}
+    return SessionStatistics(**values)  # type: ignore[arg-type]
+
+
+def parse_increments(lines: Iterable[str]) -> list[float]:
+    """Times (epoch seconds) from `--parsable-output list increments`; the last is the mirror."""
+    times: list[float] = []
+    for line in lines:
+        match = re.match(r"^\s*-?\s*time:\s*(\d+(?:\.\d+)?)\s*$", line)
+        if match:
+            times.append(float(match.group(1)))
+    return sorted(times)
+
+
+def parse_timestamp(stamp: str) -> float | None:
+    """rdiff-backup's file-name time: 2026-11-30T02:28:22Z, +01:00, or '-' for ':' (Windows)."""
+    text = stamp.replace("Z", "+00:00")
+    match = re.match(r"^(\d{4}-\d\d-\d\d)T(\d\d)[:-](\d\d)[:-](\d\d)([+-]\d\d)[:-](\d\d)$", text)
+    if not match:
+        return None
+    day, hh, mm, ss, tz_h, tz_m = match.groups()
+    try:
+        moment = datetime.fromisoformat(f"{day}T{hh}:{mm}:{ss}{tz_h}:{tz_m}")
+    except ValueError:
+        return None
+    return moment.astimezone(timezone.utc).timestamp()
+
+
+def classify(returncode: int) -> str:
+    """ok, repaired (rolled back an interrupted backup, then backed up), file-errors, failed."""
+    if returncode < 0 or returncode > 15:
+        return "failed"  # killed by a signal (negative on POSIX, 137 from a shell)
+    if returncode & ERROR:
+        return "failed"
+    if returncode & (FILE_ERROR | FILE_WARNING):
+        return "file-errors"
+    if returncode & WARNING:
+        return "repaired"
+    return "ok"
+
+
+# ---------------------------------------------------------------------------
+# Repository state (reads only)
+
+
+@dataclass(frozen=True)
+class RepositoryState:
+    exists: bool
+    mirror_times: tuple[float, ...] = ()
+    interrupted_first_backup: bool = False
+
+    @property
+    def last_snapshot(self) -> float | None:
+        return max(self.mirror_times) if self.mirror_times else None
+
+    @property
+    def interrupted_backup(self) -> bool:
+        """Two current_mirror markers: a later backup was cut off and needs a regress."""
+        return len(self.mirror_times) > 1
+
+
+def inspect(repository: Path) -> RepositoryState:
+    data = repository / DATA_DIR
+    if not data.is_dir():
+        return RepositoryState(exists=False)
+    times = []
+    for entry in os.scandir(data):
+        match = _MIRROR_RE.match(entry.name)
+        if match:
+            stamp = parse_timestamp(match.group("stamp"))
+            if stamp is not None:
+                times.append(stamp)
+    return RepositoryState(
+        exists=True, mirror_times=tuple(sorted(times)), interrupted_first_backup=not times
+    )
+
+
+# ---------------------------------------------------------------------------
+# Running a backup
+
+
+@dataclass
+class BackupOutcome:
+    status: str  # ok | repaired | file-errors | failed | cancelled
+    statistics: SessionStatistics | None
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+    process: ProcessResult | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in ("ok", "repaired", "file-errors")
+
+
+class Rdiff:
+    """Runs rdiff-backup through the runner; clock and sleep are injectable for tests."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        prefix: Sequence[str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.runner = runner
+        self.prefix = tuple(prefix)
+        self.clock = clock
+
+    def backup(
+        self,
+        source: Path,
+        repository: Path,
+        folders: Sequence[str] = (),
+        ignore: Sequence[str] = (),
+        cancel: CancelToken | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> BackupOutcome:
+        state = inspect(repository)
+        notes: list[str] = []
+        force = False
+        if state.exists and state.interrupted_first_backup:
+            # Our cycle lock guarantees no other MegaBackup process is writing this repository,
+            # and a first backup holds no history yet, so starting it over loses nothing.
+            force = True
+            notes.append("the first snapshot here was interrupted earlier; started it over")
+        last = state.last_snapshot
+        if last is not None:
+            now = self.clock()
+            if last > now + 1:
+                return BackupOutcome(
+                    "failed",
+                    None,
+                    "the newest snapshot in "
+                    f"{repository} is dated in the future ({_format_time(last)}); "
+                    "the computer's clock is probably wrong, so no snapshot was taken",
+                )
+            # rdiff-backup cannot take two snapshots in the same second.
+            wait = int(last) + 1 - now
+            if wait > 0 and cancel is not None and cancel.wait(wait + 0.05):
+                return BackupOutcome("cancelled", None, "cancelled")
+            if wait > 0 and cancel is None:
+                time.sleep(wait + 0.05)
+        repository.parent.mkdir(parents=True, exist_ok=True)
+        lines: list[str] = []
+
+        def collect(line: str) -> None:
+            lines.append(line)
+            if on_line:
+                on_line(line)
+
+        argv = backup_argv(self.prefix, source, repository, folders, ignore, force)
+        result = self.runner.run(argv, on_line=collect, cancel=cancel, env=child_environment())
+        statistics = parse_statistics(lines)
+        warnings = [ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("WARNING:")]
+        if result.cancelled:
+            return BackupOutcome("cancelled", statistics, "cancelled", warnings, result)
+        status = classify(result.returncode)
+        if status != "failed" and statistics is None:
+            status = "failed"
+        if status == "failed":
+            return BackupOutcome(
+                status, statistics, _failure_reason(lines, result), warnings, result
+            )
+        if statistics is not None and statistics.errors:
+            status = "file-errors"
+            notes.append(
+                f"{statistics.errors} file(s) could not be read and are not in this snapshot"
+            )
+        if status == "repaired":
+            notes.append("an interrupted snapshot was rolled back first")
+        return BackupOutcome(status, statistics, "; ".join(notes), warnings, result)
+
+    def increments(self, repository: Path) -> list[float]:
+        lines: list[str] = []
+        result = self.runner.run(
+            list_increments_argv(self.prefix, repository),
+            on_line=lines.append,
+            env=child_environment(),
+        )
+        if classify(result.returncode) == "failed":
+            return []
+        return parse_increments(lines)
+
+
+def child_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONIOENCODING"] = "utf-8"  # rdiff-backup is Python: make its output decodable
+    env["PYTHONUTF8"] = "1"
+    return env
+
+
+def _failure_reason(lines: list[str], result: ProcessResult) -> str:
+    if result.returncode < 0 or result.returncode > 15:
+        return f"rdiff-backup was stopped (exit code {result.returncode})"
+    for prefix in ("ERROR:", "Fatal Error:", "rdiff-backup: error:"):
+        for line in lines:
+            if prefix in line:
+                return line.split(prefix, 1)[1].strip().rstrip(".") or line
+    for line in reversed(lines):
+        if "Error" in line or "error" in line:
+            return line.strip()
+    return f"rdiff-backup failed (exit code {result.returncode})"
+
+
+def _format_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,201 @@
+"""The only place in MegaBackup that starts processes.
+
+Every child gets an argv list (never a shell), a closed stdin, and no console window on Windows.
+Its output (stdout and stderr together, in order) is split into lines on \\n and \\r, passed to a
+callback and to the run log as it arrives, and the last lines are kept for error messages.
+Cancelling ends the whole process tree: a one-file exe is two processes, and killing only the
+first one leaves the second running.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+LineSink = Callable[[str], None]
+TERMINATE_GRACE_SECONDS = 5.0
+_POLL_SECONDS = 0.1
+
+
+class CancelToken:
+    """Set from any thread to ask the running step (and its process tree) to stop."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to seconds; True if cancelled meanwhile (a sleep that a cancel cuts short)."""
+        return self._event.wait(seconds)
+
+
+class ProcessStartError(Exception):
+    """The program could not be started at all (missing, not executable)."""
+
+    def __init__(self, program: str, reason: str) -> None:
+        super().__init__(f"could not start {program}: {reason}")
+        self.program = program
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    argv: tuple[str, ...]
+    returncode: int
+    tail: tuple[str, ...]
+    cancelled: bool
+    seconds: float
+
+    def last_lines(self, count: int = 5) -> str:
+        return "\n".join(self.tail[-count:])
+
+
+class Runner:
+    """Starts child processes; one instance per cycle, sharing that cycle's run log."""
+
+    def __init__(self, log: LineSink | None = None, tail_lines: int = 40) -> None:
+        self._log = log
+        self._tail_lines = tail_lines
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        on_line: LineSink | None = None,
+        cancel: CancelToken | None = None,
+        keep: Callable[[str], bool] | None = None,
+    ) -> ProcessResult:
+        """Run argv to the end (or a cancel); keep(line) False drops noise such as progress bars."""
+        argv = tuple(str(a) for a in argv)
+        tail: collections.deque[str] = collections.deque(maxlen=self._tail_lines)
+
+        def deliver(line: str) -> None:
+            if keep is not None and not keep(line):
+                return
+            tail.append(line)
+            if self._log:
+                self._log(line)
+            if on_line:
+                on_line(line)
+
+        started = time.monotonic()
+        if self._log:
+            self._log("$ " + " ".join(_quote(a) for a in argv))
+        if cancel is not None and cancel.cancelled:
+            return ProcessResult(argv, -1, (), True, 0.0)
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                env=dict(env) if env is not None else None,
+                **_platform_options(),
+            )
+        except OSError as exc:
+            raise ProcessStartError(argv[0], exc.strerror or str(exc)) from None
+        reader = threading.Thread(target=_pump, args=(process, deliver), daemon=True)
+        reader.start()
+        cancelled = False
+        try:
+            while True:
+                try:
+                    returncode = process.wait(timeout=_POLL_SECONDS)
+                    break
+                except subprocess.TimeoutExpired:
+                    if cancel is not None and cancel.cancelled and not cancelled:
+                        cancelled = True
+                        end_process_tree(process)
+        except BaseException:  # Ctrl+C in a console: the child has its own group and won't see it
+            end_process_tree(process)
+            raise
+        reader.join(timeout=TERMINATE_GRACE_SECONDS)
+        seconds = time.monotonic() - started
+        if self._log:
+            self._log(
+                f"[exit code {returncode}{', cancelled' if cancelled else ''}, {seconds:.1f} s]"
+            )
+        return ProcessResult(argv, returncode, tuple(tail), cancelled, seconds)
+
+
+def _platform_options() -> dict[str, object]:
+    if os.name == "nt":
+        # No console window flashes up, and the child gets a group of its own to end as a tree.
+        flags = subprocess.CREATE_NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP
+        return {"creationflags": flags}
+    return {"start_new_session": True}  # its own process group, so killpg ends the whole tree
+
+
+def _pump(process: subprocess.Popen[bytes], deliver: LineSink) -> None:
+    """Read raw output and cut it into lines on \\n or \\r (progress bars use \\r)."""
+    assert process.stdout is not None
+    pending = b""
+    stream = process.stdout
+    while True:
+        chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+        if not chunk:
+            break
+        pending += chunk
+        *lines, pending = pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+        for raw in lines:
+            _deliver_safely(deliver, raw)
+    if pending:
+        _deliver_safely(deliver, pending)
+    stream.close()
+
+
+def _deliver_safely(deliver: LineSink, raw: bytes) -> None:
+    line = raw.decode("utf-8", errors="replace").rstrip()
+    if not line:
+        return
+    with contextlib.suppress(Exception):  # a faulty consumer must not stop the draining
+        deliver(line)
+
+
+def end_process_tree(process: subprocess.Popen[bytes]) -> None:
+    """Ask politely, then force: the whole tree, not just the first process."""
+    if process.poll() is not None:
+        return
+    if os.name == "nt":
+        subprocess.run(
+            ["taskkill", "/T", "/F", "/PID", str(process.pid)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            creationflags=subprocess.CREATE_NO_WINDOW,
+            check=False,
+        )
+        return
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=TERMINATE_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        _signal_group(process.pid, signal.SIGKILL)
+    # A grandchild that ignored SIGTERM may outlive its parent; the group id still reaches it.
+    _signal_group(process.pid, signal.SIGKILL)
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def _quote(arg: str) -> str:
+    return f'"{arg}"' if (" " in arg or not arg) else arg

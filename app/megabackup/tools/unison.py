@@ -1,0 +1,283 @@
+"""unison: find it, build its argv, and read what a batch sync did.
+
+Facts this module relies on (unison 2.52.1):
+- `-batch` is required: without it unison asks on stdin and dies.
+- `-times` from the very first sync, or mtimes are not propagated and "newer" means nothing.
+- `-prefer newer` alone silently overwrites the older version; with `-copyonconflict` the loser is
+  kept beside the file as `name (conflict_on_DATE).ext`. So `prefer` never goes without it.
+- Exit codes: 0 all done, 1 some items skipped (conflicts left alone), 2 some transfers failed,
+  3 fatal (including "the root of one replica has been completely emptied").
+- Archives live in $UNISON, keyed on the root paths and the host name; both are fixed by us.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from megabackup.tools.runner import CancelToken, ProcessResult, Runner
+
+OWN_FILES_PATTERN = "Name .megabackup*"  # markers and probes that belong to one place only
+HOST_NAME = "megabackup"  # archives must not depend on a DHCP-assigned host name
+_PROGRESS_RE = re.compile(r"^\s*\d+%\s+(\d\d:\d\d|--:--)\s+ETA\s*$")
+_TABLE_RE = re.compile(
+    r"^(?P<left>.{8}) (?P<arrow><-\?->|<====|====>|<----|---->|<-M->|<=M=>) (?P<right>.{8})\s{3,}"
+    r"(?P<path>.+?)\s*$"
+)
+_SUMMARY_RE = re.compile(
+    r"Synchronization (?P<state>complete|incomplete) at .*\((?P<done>\d+) items? transferred, "
+    r"(?P<skipped>\d+) skipped, (?P<failed>\d+) failed\)"
+)
+
+
+class UnisonMissing(Exception):
+    """unison cannot be found; the message says where we looked."""
+
+
+def locate(configured: Path | None = None, bundled: Path | None = None) -> str:
+    if configured is not None:
+        if configured.is_file():
+            return str(configured)
+        raise UnisonMissing(f"unison was not found at {configured} (tools.unison)")
+    if bundled is not None and bundled.is_file():
+        return str(bundled)
+    found = shutil.which("unison")
+    if found:
+        return found
+    raise UnisonMissing(
+        "unison was not found on PATH; install it (https://github.com/bcpierce00/unison/releases) "
+        "or set tools.unison in the settings"
+    )
+
+
+def sync_argv(
+    program: str,
+    desktop: Path,
+    server: Path,
+    folders: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    keep_both: bool = True,
+    fastcheck: bool = True,
+) -> list[str]:
+    argv = [
+        program,
+        str(desktop),
+        str(server),
+        "-batch",
+        "-ui",
+        "text",
+        "-times",
+        "-perms",
+        "0",
+        "-log=false",
+        "-fastcheck",
+        "true" if fastcheck else "false",
+        "-ignore",
+        OWN_FILES_PATTERN,
+    ]
+    for pattern in ignore:
+        kind = "Path" if "/" in pattern else "Name"
+        argv += ["-ignore", f"{kind} {pattern.strip('/')}"]
+    for folder in folders:
+        argv += ["-path", folder]
+    if keep_both:
+        argv += ["-copyonconflict", "-prefer", "newer"]
+    return argv
+
+
+def environment(archive_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["UNISON"] = str(archive_dir.absolute())
+    env["UNISONLOCALHOSTNAME"] = HOST_NAME
+    return env
+
+
+def is_noise(line: str) -> bool:
+    return bool(_PROGRESS_RE.match(line))
+
+
+# ---------------------------------------------------------------------------
+# Parsing (pure; tested on recorded real output)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    path: str  # relative to the home roots, with /
+    resolution: str  # "kept-both" (newer in place, a copy of the other) or "skipped"
+    detail: str = ""
+
+
+@dataclass
+class SyncReport:
+    to_desktop: int = 0
+    to_server: int = 0
+    deleted_on_desktop: int = 0
+    deleted_on_server: int = 0
+    conflicts: list[Conflict] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    complete: bool = False
+    fatal: str = ""
+
+    @property
+    def changed_desktop(self) -> bool:
+        return self.to_desktop + self.deleted_on_desktop > 0
+
+    @property
+    def changed_server(self) -> bool:
+        return self.to_server + self.deleted_on_server > 0
+
+
+def parse_output(lines: Iterable[str], desktop: Path, server: Path) -> SyncReport:
+    report = SyncReport()
+    roots = {str(desktop): "desktop", str(server): "server"}
+    skipped_reasons: dict[str, str] = {}
+    for line in lines:
+        table = _TABLE_RE.match(line)
+        if table:
+            arrow, path = table.group("arrow"), table.group("path")
+            if arrow in ("<====", "====>"):
+                report.conflicts.append(Conflict(path, "kept-both", "changed on both sides"))
+            elif arrow == "<-?->":
+                report.conflicts.append(Conflict(path, "skipped", "changed on both sides"))
+            continue
+        if line.startswith("[BGN] "):
+            _count_transfer(line[6:], roots, report)
+            continue
+        stripped = line.strip()
+        if stripped.startswith("skipped: "):
+            path, reason = _split_reason(stripped[len("skipped: ") :])
+            skipped_reasons[path] = reason
+            report.skipped.append(path)
+        elif stripped.startswith("failed: "):
+            report.failed.append(stripped[len("failed: ") :])
+        elif stripped.startswith("Fatal error:"):
+            report.fatal = stripped[len("Fatal error:") :].strip()
+        elif "completely emptied" in stripped:
+            report.fatal = (
+                "one side has been completely emptied since the last sync; unison stopped "
+                "rather than delete everything on the other side"
+            )
+        else:
+            summary = _SUMMARY_RE.search(stripped)
+            if summary:
+                report.complete = summary.group("state") == "complete"
+    report.conflicts = [
+        Conflict(c.path, c.resolution, skipped_reasons.get(c.path, c.detail))
+        for c in report.conflicts
+    ]
+    return report
+
+
+def _count_transfer(text: str, roots: dict[str, str], report: SyncReport) -> None:
+    """Count one '[BGN] ...' line by the side it writes to."""
+    if text.startswith("Deleting "):
+        for root, side in roots.items():
+            if text.endswith(f" from {root}"):
+                if side == "desktop":
+                    report.deleted_on_desktop += 1
+                else:
+                    report.deleted_on_server += 1
+                return
+        return
+    for root, side in roots.items():
+        if text.endswith(f" to {root}"):
+            if side == "desktop":
+                report.to_desktop += 1
+            else:
+                report.to_server += 1
+            return
+
+
+def _split_reason(text: str) -> tuple[str, str]:
+    match = re.match(r"^(?P<path>.*) \((?P<reason>[^()]*)\)$", text)
+    if not match:
+        return text, ""
+    return match.group("path"), match.group("reason")
+
+
+def conflict_copies(folder: Path, name: str) -> list[Path]:
+    """Copies unison kept of `name` in folder: 'doc (conflict_on_2026-11-30).txt', '#1' kin."""
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:
+        stem, suffix = name, ""
+    prefix = f"{stem} (conflict"
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    return sorted(
+        Path(e.path)
+        for e in entries
+        if e.name.startswith(prefix) and (not suffix or e.name.endswith("." + suffix))
+    )
+
+
+# ---------------------------------------------------------------------------
+# Running a sync
+
+
+@dataclass
+class SyncOutcome:
+    status: str  # ok | conflicts | partial | failed | cancelled
+    report: SyncReport
+    message: str = ""
+    process: ProcessResult | None = None
+
+
+class Unison:
+    def __init__(self, runner: Runner, program: str, archive_dir: Path) -> None:
+        self.runner = runner
+        self.program = program
+        self.archive_dir = archive_dir
+
+    def sync(
+        self,
+        desktop: Path,
+        server: Path,
+        folders: Sequence[str] = (),
+        ignore: Sequence[str] = (),
+        keep_both: bool = True,
+        fastcheck: bool = True,
+        cancel: CancelToken | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> SyncOutcome:
+        self.archive_dir.mkdir(parents=True, exist_ok=True)
+        lines: list[str] = []
+
+        def collect(line: str) -> None:
+            lines.append(line)
+            if on_line:
+                on_line(line)
+
+        argv = sync_argv(self.program, desktop, server, folders, ignore, keep_both, fastcheck)
+        result = self.runner.run(
+            argv,
+            env=environment(self.archive_dir),
+            on_line=collect,
+            cancel=cancel,
+            keep=lambda line: not is_noise(line),
+        )
+        report = parse_output(lines, desktop, server)
+        status, message = classify(result, report)
+        return SyncOutcome(status, report, message, result)
+
+
+def classify(result: ProcessResult, report: SyncReport) -> tuple[str, str]:
+    """(status, message) from the exit code, cross-checked with what the output said."""
+    code = result.returncode
+    if result.cancelled:
+        return "cancelled", "cancelled"
+    if code == 0:
+        return ("conflicts" if report.conflicts else "ok"), ""
+    if code == 1:
+        return "conflicts", f"{len(report.skipped)} item(s) left alone because both sides changed"
+    if code == 2:
+        listed = ", ".join(report.failed[:3])
+        return "partial", f"{len(report.failed)} item(s) could not be copied: {listed}"
+    reason = report.fatal or result.last_lines(1) or f"exit code {code}"
+    return "failed", reason
