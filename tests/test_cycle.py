@@ -1,0 +1,348 @@
+"""The cycle end to end, with the real rdiff-backup and unison on real folders."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from megabackup.demo import build_places
+from megabackup.engine import CycleBusy, CycleOptions, run_cycle
+from megabackup.history import History
+from megabackup.locations import AppPaths
+from megabackup.settings import Settings, load
+from megabackup.tools import rdiff
+
+
+class Places:
+    """The demo topology under tmp_path, with shortcuts to its folders."""
+
+    def __init__(self, root: Path, conflicts: str = "keep-both") -> None:
+        settings_path = build_places(root)
+        if conflicts != "keep-both":
+            text = settings_path.read_text(encoding="utf-8")
+            settings_path.write_text(
+                text.replace('conflicts = "keep-both"', f'conflicts = "{conflicts}"'),
+                encoding="utf-8",
+            )
+        self.settings: Settings = load(settings_path)
+        self.paths = AppPaths(root / "state")
+        self.desktop = self.settings.desktop.home
+        self.server = self.settings.server.home
+        assert self.settings.server.data is not None and self.settings.external.path is not None
+        self.data = self.settings.server.data
+        self.drive = self.settings.external.path
+        self.desktop_repo = self.settings.desktop.backup / "home"
+
+    def cycle(self, **options: object):
+        return run_cycle(self.settings, self.paths, options=CycleOptions(**options))
+
+
+@pytest.fixture
+def places(tmp_path: Path) -> Places:
+    return Places(tmp_path)
+
+
+def write(path: Path, text: str, mtime: float | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+
+
+def restore(repository: Path, relative: str, at: str, target: Path) -> str:
+    """Restore one file from a snapshot with rdiff-backup itself and return its text."""
+    argv = [*rdiff.locate(), "--api-version", "201", "restore", "--at", at]
+    subprocess.run(
+        [*argv, str(repository / relative), str(target)], check=True, capture_output=True
+    )
+    return target.read_text(encoding="utf-8")
+
+
+def snapshot_count(repository: Path) -> int:
+    return len(rdiff.Rdiff(_quiet_runner(), rdiff.locate()).increments(repository))
+
+
+def _quiet_runner():
+    from megabackup.tools.runner import Runner
+
+    return Runner()
+
+
+def tree(*roots: Path) -> dict[str, tuple[int, float]]:
+    """Every file and folder under the roots with size and mtime, to prove nothing was written."""
+    found: dict[str, tuple[int, float]] = {}
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in dirnames + filenames:
+                path = Path(dirpath) / name
+                info = path.lstat()
+                found[str(path)] = (info.st_size, info.st_mtime)
+    return found
+
+
+def test_first_cycle_snapshots_every_place_and_syncs_both_ways(places: Places) -> None:
+    result = places.cycle()
+
+    assert result.outcome == "ok", result.summary()
+    assert [s.status for s in result.steps] == ["ok"] * 6
+    assert (
+        places.server / "Documents" / "notes.txt"
+    ).read_text() == "Shopping list: milk, bread.\n"
+    assert (places.desktop / "Documents" / "budget.csv").is_file()
+    for repository in (places.drive / "home", places.drive / "data", places.desktop_repo):
+        assert rdiff.inspect(repository).last_snapshot is not None, repository
+    assert (places.drive / "data" / "Archive" / "2019 report.txt").is_file()
+    history = History(places.paths.history)
+    assert history.last_run() is not None and history.last_run().outcome == "ok"
+    assert len(history.steps(result.run_id)) == 6
+
+
+def test_data_added_on_the_server_reaches_the_external_drive(places: Places) -> None:
+    places.cycle()
+    write(places.data / "Projects" / "fresh.csv", "a,b\n1,2\n")
+
+    result = places.cycle()
+
+    assert result.outcome == "ok"
+    assert (places.drive / "data" / "Projects" / "fresh.csv").read_text() == "a,b\n1,2\n"
+    step = result.step("snapshot-server-data")
+    assert step is not None and step.new_files >= 1
+    assert not (places.desktop / "Projects").exists(), (
+        "data folders are never synced to the desktop"
+    )
+
+
+def test_desktop_edit_reaches_server_and_both_snapshots_and_old_version_stays(
+    places: Places, tmp_path: Path
+) -> None:
+    places.cycle()
+    notes = places.desktop / "Documents" / "notes.txt"
+    write(notes, "Version two\n")
+
+    result = places.cycle()
+
+    assert result.outcome == "ok"
+    assert (places.server / "Documents" / "notes.txt").read_text() == "Version two\n"
+    assert (places.desktop_repo / "Documents" / "notes.txt").read_text() == "Version two\n"
+    assert (places.drive / "home" / "Documents" / "notes.txt").read_text() == "Version two\n"
+    assert result.step("resnapshot-server-home").status == "ok"
+    assert result.step("resnapshot-desktop-home").status == "not-needed"
+    old = restore(places.desktop_repo, "Documents/notes.txt", "1B", tmp_path / "old.txt")
+    assert old == "Shopping list: milk, bread.\n"
+
+
+def test_server_edit_reaches_the_desktop(places: Places) -> None:
+    places.cycle()
+    write(places.server / "Documents" / "budget.csv", "month,amount\njan,100\nfeb,90\n")
+
+    result = places.cycle()
+
+    assert result.outcome == "ok"
+    assert "feb,90" in (places.desktop / "Documents" / "budget.csv").read_text()
+    sync = result.step("sync-home")
+    assert sync is not None and sync.to_desktop == 1 and sync.to_server == 0
+    assert result.step("resnapshot-desktop-home").status == "ok"
+    assert "feb,90" in (places.desktop_repo / "Documents" / "budget.csv").read_text()
+
+
+def test_conflict_keep_both_keeps_both_versions_and_reports_it(places: Places) -> None:
+    places.cycle()
+    desktop_file = places.desktop / "Documents" / "letter to Sam.txt"
+    server_file = places.server / "Documents" / "letter to Sam.txt"
+    write(desktop_file, "desktop words\n", mtime=time.time() - 600)
+    write(server_file, "server words\n")
+
+    result = places.cycle()
+
+    assert result.outcome == "warning"
+    assert result.exit_code == 1
+    assert [(c.path, c.resolution) for c in result.conflicts] == [
+        ("Documents/letter to Sam.txt", "kept-both")
+    ]
+    assert desktop_file.read_text() == "server words\n"
+    copies = [Path(c) for c in result.conflicts[0].copies]
+    assert [c.read_text() for c in copies] == ["desktop words\n"]
+    assert History(places.paths.history).conflicts(result.run_id)[0].copies == tuple(
+        str(c) for c in copies
+    )
+    # the copy travels to the server with the next cycle, so both places end up with both
+    places.cycle()
+    assert (places.server / "Documents" / copies[0].name).read_text() == "desktop words\n"
+
+
+def test_conflict_skip_leaves_both_versions_untouched(tmp_path: Path) -> None:
+    places = Places(tmp_path, conflicts="skip")
+    places.cycle()
+    write(places.desktop / "Documents" / "notes.txt", "desktop edit\n")
+    write(places.server / "Documents" / "notes.txt", "server edit\n")
+
+    result = places.cycle()
+
+    assert result.outcome == "warning"
+    assert [(c.path, c.resolution) for c in result.conflicts] == [
+        ("Documents/notes.txt", "skipped")
+    ]
+    assert (places.desktop / "Documents" / "notes.txt").read_text() == "desktop edit\n"
+    assert (places.server / "Documents" / "notes.txt").read_text() == "server edit\n"
+    assert not list((places.desktop / "Documents").glob("notes (conflict*"))
+
+
+def test_deletion_propagates_and_the_file_stays_restorable(places: Places, tmp_path: Path) -> None:
+    places.cycle()
+    (places.desktop / "Documents" / "letter to Sam.txt").unlink()
+
+    result = places.cycle()
+
+    assert result.outcome == "ok"
+    assert not (places.server / "Documents" / "letter to Sam.txt").exists()
+    assert result.step("sync-home").deleted_files == 1
+    # snapshot A of this cycle took the server copy before the sync deleted it
+    text = restore(
+        places.drive / "home", "Documents/letter to Sam.txt", "1B", tmp_path / "back.txt"
+    )
+    assert text == "Dear Sam,\nSee you soon.\n"
+    assert not (places.drive / "home" / "Documents" / "letter to Sam.txt").exists()
+
+
+def test_missing_external_drive_skips_its_snapshots_and_the_sync(places: Places) -> None:
+    places.cycle()
+    places.drive.rename(places.drive.with_name("unplugged"))
+    write(places.desktop / "Documents" / "notes.txt", "edited while the drive is away\n")
+
+    result = places.cycle()
+
+    assert result.outcome == "warning"
+    statuses = {s.id: s.status for s in result.steps}
+    assert statuses["snapshot-server-home"] == "skipped"
+    assert statuses["snapshot-server-data"] == "skipped"
+    assert statuses["snapshot-desktop-home"] == "ok"
+    assert statuses["sync-home"] == "skipped"
+    sync_reason = result.step("sync-home").detail
+    assert "snapshot of server home" in sync_reason and "not connected" in sync_reason
+    assert any("not connected" in w for w in result.warnings)
+    assert (places.server / "Documents" / "notes.txt").read_text() != (
+        "edited while the drive is away\n"
+    ), "the sync must not run without a snapshot of the server side"
+
+
+def test_missing_server_folder_writes_nothing_anywhere(places: Places) -> None:
+    places.server.rename(places.server.with_name("home-unmounted"))
+    before = tree(places.desktop.parent, places.drive.parent, places.data)
+
+    result = places.cycle()
+
+    assert result.outcome == "failed" and result.exit_code == 3
+    assert any("server home" in p and "missing" in p for p in result.problems)
+    assert all(s.status == "skipped" for s in result.steps)
+    assert tree(places.desktop.parent, places.drive.parent, places.data) == before
+    assert not places.desktop_repo.exists()
+
+
+def test_emptied_server_home_stops_the_cycle(places: Places) -> None:
+    places.cycle()
+    for child in places.server.iterdir():
+        subprocess.run(["rm", "-rf", str(child)], check=True)
+    before = tree(places.desktop, places.drive.parent)
+
+    result = places.cycle()
+
+    assert result.outcome == "failed"
+    assert any("empty" in p and "server home" in p for p in result.problems)
+    assert tree(places.desktop, places.drive.parent) == before
+    assert (places.desktop / "Documents" / "notes.txt").is_file()
+
+
+def test_back_to_back_cycles_in_the_same_second_all_succeed(places: Places) -> None:
+    outcomes = []
+    for _ in range(3):
+        write(places.desktop / "Documents" / "counter.txt", f"{time.time()}\n")
+        outcomes.append(places.cycle().outcome)
+    assert outcomes == ["ok", "ok", "ok"]
+    assert snapshot_count(places.desktop_repo) >= 4
+
+
+def test_a_second_cycle_while_one_runs_is_refused(places: Places) -> None:
+    places.paths.ensure()
+    code = (
+        "import filelock, sys, time\n"
+        f"lock = filelock.FileLock({str(places.paths.cycle_lock)!r}); lock.acquire()\n"
+        "print('locked', flush=True); time.sleep(30)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(CycleBusy):
+            places.cycle()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert places.cycle().outcome == "ok"
+
+
+def test_killed_first_backup_is_repaired_by_the_next_cycle(places: Places) -> None:
+    # a first snapshot big enough to be caught in the middle
+    for index in range(2000):
+        write(places.desktop / "Pictures" / f"photo-{index:04}.jpg", "x" * 2_000)
+    places.desktop_repo.parent.mkdir(parents=True, exist_ok=True)
+    argv = rdiff.backup_argv(rdiff.locate(), places.desktop, places.desktop_repo)
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 20
+    while time.time() < deadline and not (places.desktop_repo / "rdiff-backup-data").is_dir():
+        time.sleep(0.005)
+    time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    state = rdiff.inspect(places.desktop_repo)
+    assert state.exists and state.interrupted_first_backup, "the kill came too late to test"
+
+    result = places.cycle()
+
+    assert result.step("snapshot-desktop-home").status == "ok", result.step("snapshot-desktop-home")
+    assert "interrupted" in result.step("snapshot-desktop-home").detail
+    assert (places.desktop_repo / "Pictures" / "photo-1999.jpg").is_file()
+    assert rdiff.inspect(places.desktop_repo).interrupted_first_backup is False
+
+
+def test_a_run_left_marked_running_becomes_interrupted(places: Places) -> None:
+    places.paths.ensure()
+    history = History(places.paths.history)
+    stale = history.start_run("tray", time.time() - 60, "")
+
+    places.cycle()
+
+    outcomes = {run.id: run.outcome for run in history.runs()}
+    assert outcomes[stale] == "interrupted"
+
+
+def test_cancel_stops_the_cycle_and_the_next_one_completes(places: Places) -> None:
+    from megabackup.tools.runner import CancelToken
+
+    for index in range(300):
+        write(places.data / "Projects" / f"big-{index:03}.bin", "y" * 50_000)
+    token = CancelToken()
+
+    def cancel_when_data_starts(event) -> None:
+        if event.kind == "step-started" and event.step_id == "snapshot-server-data":
+            token.cancel()
+
+    result = run_cycle(places.settings, places.paths, cancel=token, events=cancel_when_data_starts)
+
+    assert result.outcome == "cancelled"
+    assert result.step("sync-home").status == "cancelled"
+    again = places.cycle()
+    assert again.outcome == "ok", again.summary()
+    assert (places.drive / "data" / "Projects" / "big-299.bin").is_file()
+
+
+def test_settings_are_not_needed_by_status_of_an_empty_history(tmp_path: Path) -> None:
+    from megabackup.engine.status import read_status
+
+    status = read_status(AppPaths(tmp_path / "nothing-here"))
+    assert status.last_run is None and not status.running
+    assert not (tmp_path / "nothing-here").exists()
