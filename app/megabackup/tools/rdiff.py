@@ -304,7 +304,7 @@ class Rdiff:
         argv = backup_argv(self.prefix, source, repository, folders, ignore, force)
         result = self.runner.run(argv, on_line=collect, cancel=cancel, env=child_environment())
         statistics = parse_statistics(lines)
-        warnings = [ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("WARNING:")]
+        warnings = messages(lines, "WARNING:")
         if result.cancelled:
             return BackupOutcome("cancelled", statistics, "cancelled", warnings, result)
         status = classify(result.returncode)
@@ -342,10 +342,29 @@ def child_environment() -> dict[str, str]:
     return env
 
 
+def messages(lines: Iterable[str], level: str) -> list[str]:
+    """The `ERROR:`/`WARNING:`/`NOTE:` messages, each joined from the indented lines it wraps onto
+    (rdiff-backup wraps at 80 columns, often in the middle of a path)."""
+    found: list[list[str]] = []
+    current: list[str] | None = None
+    for line in lines:
+        if line.startswith(level):
+            current = [line[len(level) :].strip()]
+            found.append(current)
+        elif current is not None and line[:1].isspace() and line.strip():
+            current.append(line.strip())
+        else:
+            current = None
+    return [" ".join(parts) for parts in found]
+
+
 def _failure_reason(lines: list[str], result: ProcessResult) -> str:
     if result.returncode < 0 or result.returncode > 15:
         return f"rdiff-backup was stopped (exit code {result.returncode})"
-    for prefix in ("ERROR:", "Fatal Error:", "rdiff-backup: error:"):
+    errors = messages(lines, "ERROR:")
+    if errors:
+        return errors[0].rstrip(".") or "rdiff-backup reported an error"
+    for prefix in ("Fatal Error:", "rdiff-backup: error:"):
         for line in lines:
             if prefix in line:
                 return line.split(prefix, 1)[1].strip().rstrip(".") or line
