@@ -134,7 +134,10 @@ class SyncReport:
 
 def parse_output(lines: Iterable[str], desktop: Path, server: Path) -> SyncReport:
     report = SyncReport()
+    # unison prints its canonical root (symbolic links resolved), not the path it was given.
     roots = {str(desktop): "desktop", str(server): "server"}
+    roots.setdefault(os.path.realpath(desktop), "desktop")
+    roots.setdefault(os.path.realpath(server), "server")
     skipped_reasons: dict[str, str] = {}
     for line in lines:
         table = _TABLE_RE.match(line)
@@ -201,20 +204,25 @@ def _split_reason(text: str) -> tuple[str, str]:
 
 
 def conflict_copies(folder: Path, name: str) -> list[Path]:
-    """Copies unison kept of `name` in folder: 'doc (conflict_on_2026-11-30).txt', '#1' kin."""
+    """Copies unison kept of `name` in folder: 'doc (conflict_on_2026-11-30).txt', '#1' kin.
+
+    unison puts the mark before the last suffix: 'Makefile (conflict_on_D)', 'a.tar (...).gz',
+    and for a dot file ' (conflict_on_D).bashrc'.
+    """
     stem, dot, suffix = name.rpartition(".")
-    if not dot or not stem:
+    if not dot:
         stem, suffix = name, ""
-    prefix = f"{stem} (conflict"
+    copy = re.compile(
+        re.escape(stem)
+        + r" \(conflict(?: #\d+)?_on_[^)]*\)"
+        + (re.escape("." + suffix) if suffix else "")
+        + "$"
+    )
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return []
-    return sorted(
-        Path(e.path)
-        for e in entries
-        if e.name.startswith(prefix) and (not suffix or e.name.endswith("." + suffix))
-    )
+    return sorted(Path(e.path) for e in entries if copy.match(e.name))
 
 
 # ---------------------------------------------------------------------------
