@@ -202,6 +202,15 @@ def validate(
                 continue
             values[table][key] = _convert(name, given[key], spec, problems)
     _check_places(values, problems)
+    if values["folders"]["data"] and values["server"]["data"] is None:
+        problems.append(
+            Problem(
+                "folders.data",
+                "lists data folders, but server.data is not set, so they would never be backed "
+                "up; set server.data or leave the list empty",
+                list(values["folders"]["data"]),
+            )
+        )
     if check_folders:
         _check_folder_lists(values, problems)
     if problems:
@@ -241,6 +250,11 @@ def _to_path(value: Any, spec: Field) -> Path:
         raise _Invalid(f"must be a path in quotes, not {_type_name(value)}")
     if not value.strip():
         raise _Invalid("is empty; give a full path such as " + _example_path())
+    if any(ord(c) < 32 for c in value):  # "D:\backup" in TOML quotes reads as D: + backspace
+        raise _Invalid(
+            "contains a control character: a \\ in quotes starts an escape such as \\b or \\n; "
+            "write paths with forward slashes, e.g. " + _example_path()
+        )
     expanded = os.path.expandvars(os.path.expanduser(value.strip()))
     path = Path(expanded)
     if not path.is_absolute():
@@ -285,6 +299,8 @@ def _to_whole(value: Any, spec: Field) -> int:
 
 
 def _check_range(value: float, spec: Field) -> None:
+    if value != value:  # nan is valid TOML, and compares false with every bound
+        raise _Invalid("is not a number")
     if spec.low is not None and value < spec.low:
         raise _Invalid(f"is too small; the smallest allowed is {spec.low:g}")
     if spec.high is not None and value > spec.high:
@@ -321,7 +337,7 @@ def _to_names(value: Any, spec: Field) -> tuple[str, ...]:
             raise _Invalid(f"{_show(name)} must be a folder name inside home, not a full path")
         if ".." in parts or "." in parts:
             raise _Invalid(f"{_show(name)} must not contain '.' or '..'")
-        key = _fold(name)
+        key = _fold(name.replace("\\", "/").strip("/"))
         if key in seen:
             raise _Invalid(f"{_show(name)} is listed twice")
         seen.add(key)
@@ -405,9 +421,12 @@ def _check_folder_lists(values: dict[str, dict[str, Any]], problems: list[Proble
     }
     for kind, roots in sides.items():
         names = values["folders"][kind]
-        reachable = [r for r in roots if r is not None and r.is_dir()]
-        if not names or not reachable:
-            continue  # an unreachable place is reported by the preflight, not as a settings error
+        configured = [r for r in roots if r is not None]
+        reachable = [r for r in configured if r.is_dir()]
+        if not names or not reachable or len(reachable) < len(configured):
+            # An unreachable place is reported by the preflight, not as a settings error, and a
+            # folder that is missing here may well be on the side that could not be looked at.
+            continue
         existing = _children(reachable)
         where = "desktop or server home" if kind == "home" else "server data folder"
         for index, name in enumerate(names):
@@ -502,7 +521,7 @@ def _explain_toml_error(exc: Exception) -> str:
         hint = " A table or key is given twice."
     elif "Invalid value" in message or "Invalid statement" in message:
         hint = ' Text values need quotes, e.g. home = "C:/Users/me".'
-    elif "Unescaped" in message or "escape" in message.lower():
+    elif "Unescaped" in message or "escape" in message.lower() or "hex value" in message:
         hint = ' Write Windows paths with forward slashes, e.g. "C:/Users/me".'
     return f"is not valid TOML: {message}.{hint}"
 
