@@ -1,0 +1,238 @@
+"""The runner, on small real processes: lines, tails, stdin, environment, cancelling a tree."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from megabackup.tools.runner import CancelToken, ProcessStartError, Runner
+
+PY = sys.executable
+
+
+def python(code: str) -> list[str]:
+    return [PY, "-c", code]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead but still listed until its parent reaps it.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_for(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def test_output_is_split_on_newlines_and_carriage_returns() -> None:
+    seen: list[str] = []
+    code = (
+        "import sys\n"
+        "sys.stderr.write('on stderr\\n'); sys.stderr.flush()\n"
+        "sys.stdout.write('one\\ntwo\\r\\nthree\\r 50%\\r100%\\n\\n   \\nlast')\n"
+    )
+    result = Runner().run(python(code), on_line=seen.append)
+    assert result.returncode == 0
+    # stderr comes on the same pipe; the last line has no newline and still arrives.
+    assert seen == ["on stderr", "one", "two", "three", " 50%", "100%", "last"]
+    assert result.tail == tuple(seen)
+    assert not result.cancelled
+
+
+def test_a_line_cut_between_two_reads_arrives_whole() -> None:
+    code = (
+        "import sys, time\n"
+        "sys.stdout.write('first half, '); sys.stdout.flush(); time.sleep(0.2)\n"
+        "sys.stdout.write('second half\\r'); sys.stdout.flush(); time.sleep(0.2)\n"
+        "sys.stdout.write('\\nnext\\n')\n"
+    )
+    seen: list[str] = []
+    Runner().run(python(code), on_line=seen.append)
+    assert seen == ["first half, second half", "next"]
+
+
+def test_lines_arrive_while_the_process_still_runs() -> None:
+    arrived: list[float] = []
+    code = "import time; print('early', flush=True); time.sleep(0.5); print('late')"
+    started = time.monotonic()
+    result = Runner().run(python(code), on_line=lambda _line: arrived.append(time.monotonic()))
+    assert len(arrived) == 2
+    assert arrived[0] - started < result.seconds - 0.3
+
+
+def test_utf8_and_undecodable_bytes_do_not_stop_the_output() -> None:
+    code = "import sys; sys.stdout.buffer.write('Jörg ✓\\n'.encode() + b'bad \\xff byte\\nend\\n')"
+    seen: list[str] = []
+    Runner().run(python(code), on_line=seen.append)
+    assert seen[0] == "Jörg ✓"
+    assert seen[1].startswith("bad ") and seen[1].endswith(" byte")
+    assert seen[2] == "end"
+
+
+def test_the_tail_keeps_the_last_lines_only() -> None:
+    result = Runner(tail_lines=3).run(python("for i in range(10): print(i)"))
+    assert result.tail == ("7", "8", "9")
+    assert result.last_lines(2) == "8\n9"
+
+
+def test_keep_drops_noise_from_tail_log_and_callback() -> None:
+    logged: list[str] = []
+    seen: list[str] = []
+    result = Runner(log=logged.append).run(
+        python("print('keep 1'); print('drop'); print('keep 2')"),
+        on_line=seen.append,
+        keep=lambda line: line != "drop",
+    )
+    assert seen == ["keep 1", "keep 2"]
+    assert result.tail == ("keep 1", "keep 2")
+    assert "drop" not in logged
+
+
+def test_the_log_gets_the_command_the_lines_and_the_exit_code() -> None:
+    logged: list[str] = []
+    Runner(log=logged.append).run(python("print('hi'); raise SystemExit(3)"))
+    assert logged[0].startswith("$ ") and PY in logged[0]
+    assert "hi" in logged
+    assert logged[-1].startswith("[exit code 3")
+
+
+def test_the_exit_code_is_returned() -> None:
+    assert Runner().run(python("raise SystemExit(7)")).returncode == 7
+
+
+def test_stdin_is_closed() -> None:
+    # A program that asks a question gets end-of-file at once instead of hanging.
+    code = "import sys; data = sys.stdin.read(); print('read', len(data))"
+    result = Runner().run(python(code))
+    assert result.tail == ("read 0",)
+    assert result.seconds < 5
+
+
+def test_environment_and_working_folder_are_passed(tmp_path: Path) -> None:
+    env = dict(os.environ, MEGABACKUP_PROBE="a value with spaces")
+    code = "import os; print(os.environ['MEGABACKUP_PROBE']); print(os.getcwd())"
+    result = Runner().run(python(code), env=env, cwd=tmp_path)
+    assert result.tail == ("a value with spaces", str(tmp_path))
+
+
+def test_arguments_are_passed_as_is_without_a_shell() -> None:
+    args = ["two words", "$HOME", "a;b", "*", '"q"']
+    result = Runner().run([*python("import sys; print(sys.argv[1:])"), *args])
+    assert result.tail == (repr(args),)
+
+
+def test_a_missing_program_raises_process_start_error(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no such program")
+    with pytest.raises(ProcessStartError) as caught:
+        Runner().run([missing, "--version"])
+    assert caught.value.program == missing
+    assert missing in str(caught.value)
+
+
+def test_a_consumer_that_raises_does_not_stop_the_draining() -> None:
+    seen: list[str] = []
+
+    def faulty(line: str) -> None:
+        seen.append(line)
+        if line == "2":
+            raise RuntimeError("consumer bug")
+
+    result = Runner().run(python("for i in range(5): print(i)"), on_line=faulty)
+    assert seen == ["0", "1", "2", "3", "4"]
+    assert result.returncode == 0
+
+
+def test_a_cancel_before_the_start_starts_nothing(tmp_path: Path) -> None:
+    cancel = CancelToken()
+    cancel.cancel()
+    marker = tmp_path / "ran"
+    result = Runner().run(python(f"open({str(marker)!r}, 'w')"), cancel=cancel)
+    assert result.cancelled
+    assert not marker.exists()
+
+
+def test_cancel_token_wait_is_cut_short_by_a_cancel() -> None:
+    cancel = CancelToken()
+    threading.Timer(0.1, cancel.cancel).start()
+    started = time.monotonic()
+    assert cancel.wait(5) is True
+    assert time.monotonic() - started < 2
+    assert CancelToken().wait(0.01) is False
+
+
+@pytest.mark.skipif(os.name == "nt", reason="process ids are read from /proc")
+def test_cancel_kills_the_whole_process_tree(tmp_path: Path) -> None:
+    """A child that starts a grandchild (as a one-file exe does): both must be gone."""
+    pids = tmp_path / "pids"
+    code = (
+        "import os, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pids)!r}, 'w').write(f'{{os.getpid()}} {{child.pid}}')\n"
+        "print('started', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    cancel = CancelToken()
+
+    def cancel_when_started(line: str) -> None:
+        if line == "started":
+            cancel.cancel()
+
+    started = time.monotonic()
+    result = Runner().run(python(code), on_line=cancel_when_started, cancel=cancel)
+    assert result.cancelled
+    assert result.returncode != 0
+    assert time.monotonic() - started < 10
+    parent, grandchild = (int(p) for p in pids.read_text().split())
+    assert wait_for(lambda: not alive(parent))
+    assert wait_for(lambda: not alive(grandchild)), "the grandchild outlived the cancel"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="signals")
+def test_cancel_forces_a_child_that_ignores_the_polite_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import megabackup.tools.runner as runner_module
+
+    monkeypatch.setattr(runner_module, "TERMINATE_GRACE_SECONDS", 0.5)
+    code = (
+        "import signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    cancel = CancelToken()
+    result = Runner().run(
+        python(code),
+        on_line=lambda line: cancel.cancel() if line == "ready" else None,
+        cancel=cancel,
+    )
+    assert result.cancelled
+    assert result.returncode == -9
+    assert result.seconds < 10
+
+
+def test_recorded_tool_output_comes_out_as_the_tests_read_it(recorded) -> None:
+    """The parser tests split recorded output the way this runner does; prove it on unison's
+    progress bars (bare \\r) and rdiff-backup's wrapped lines."""
+    for tool, name in (("unison", "keep-both-server-newer"), ("rdiff", "backup-force-repair")):
+        raw = recorded.raw(tool, name)
+        code = f"import sys; sys.stdout.buffer.write({raw!r})"
+        result = Runner(tail_lines=1000).run(python(code))
+        assert list(result.tail) == recorded.lines(tool, name)
