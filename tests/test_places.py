@@ -1,0 +1,180 @@
+"""Places: the drive marker, finding the external drive by it, and telling an empty place."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from megabackup import places
+from megabackup.places import DRIVE_MARKER, PlaceError
+
+
+def test_a_marker_is_written_and_read_back(tmp_path: Path) -> None:
+    folder = tmp_path / "USB drive" / "MegaBackup"
+    marker = places.write_drive_marker(folder, "MegaBackup")
+    assert marker == folder / DRIVE_MARKER
+    data = places.read_drive_marker(folder)
+    assert data is not None
+    assert data["name"] == "MegaBackup"
+    assert len(data["id"]) == 32 and int(data["id"], 16) >= 0
+    assert data["created"]
+    assert [p.name for p in folder.iterdir()] == [DRIVE_MARKER]  # no temporary file left
+
+
+def test_rewriting_a_marker_keeps_its_identity(tmp_path: Path) -> None:
+    places.write_drive_marker(tmp_path, "Old name")
+    first = places.read_drive_marker(tmp_path)
+    places.write_drive_marker(tmp_path, "New name")
+    second = places.read_drive_marker(tmp_path)
+    assert first is not None and second is not None
+    assert second["name"] == "New name"
+    assert (second["id"], second["created"]) == (first["id"], first["created"])
+
+
+def test_two_drives_get_different_identities(tmp_path: Path) -> None:
+    places.write_drive_marker(tmp_path / "a", "MegaBackup")
+    places.write_drive_marker(tmp_path / "b", "MegaBackup")
+    a = places.read_drive_marker(tmp_path / "a")
+    b = places.read_drive_marker(tmp_path / "b")
+    assert a is not None and b is not None and a["id"] != b["id"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"not json", b"[1, 2]", b'{"id": "x"}', b'{"name": 3}', b"\xff\xfe"],
+)
+def test_a_damaged_marker_reads_as_none(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / DRIVE_MARKER).write_bytes(content)
+    assert places.read_drive_marker(tmp_path) is None
+
+
+def test_no_marker_reads_as_none(tmp_path: Path) -> None:
+    assert places.read_drive_marker(tmp_path) is None
+    assert places.read_drive_marker(tmp_path / "missing") is None
+
+
+# ---------------------------------------------------------------------------
+# find_external by external.path
+
+
+def test_a_configured_drive_that_is_not_connected(tmp_path: Path) -> None:
+    lookup = places.find_external("MegaBackup", tmp_path / "F" / "MegaBackup")
+    assert not lookup.found
+    assert lookup.path is None
+    assert "not connected" in lookup.reason and str(tmp_path / "F") in lookup.reason
+
+
+def test_a_configured_folder_without_a_marker_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(PlaceError, match="init-drive") as caught:
+        places.find_external("MegaBackup", tmp_path)
+    assert str(tmp_path) in str(caught.value)
+
+
+def test_a_configured_folder_of_another_drive_is_refused(tmp_path: Path) -> None:
+    places.write_drive_marker(tmp_path, "Holiday disk")
+    with pytest.raises(PlaceError) as caught:
+        places.find_external("MegaBackup", tmp_path)
+    assert '"Holiday disk"' in str(caught.value) and '"MegaBackup"' in str(caught.value)
+
+
+def test_the_configured_drive_is_found(tmp_path: Path) -> None:
+    places.write_drive_marker(tmp_path, "MegaBackup")
+    lookup = places.find_external("MegaBackup", tmp_path)
+    assert lookup.found and lookup.path == tmp_path
+
+
+# ---------------------------------------------------------------------------
+# find_external by scanning
+
+
+@pytest.fixture
+def drives(tmp_path: Path) -> list[Path]:
+    roots = [tmp_path / letter for letter in ("D", "E", "F", "G")]
+    for root in roots:
+        root.mkdir()
+    return roots
+
+
+def test_the_drive_is_found_by_its_marker_at_a_root(drives: list[Path]) -> None:
+    places.write_drive_marker(drives[2], "MegaBackup")
+    assert places.find_external("MegaBackup", None, drives).path == drives[2]
+
+
+def test_the_drive_is_found_by_its_marker_in_a_folder_of_its_name(drives: list[Path]) -> None:
+    places.write_drive_marker(drives[1] / "MegaBackup", "MegaBackup")
+    assert places.find_external("MegaBackup", None, drives).path == drives[1] / "MegaBackup"
+
+
+def test_a_drive_with_another_name_is_passed_over(drives: list[Path]) -> None:
+    places.write_drive_marker(drives[0], "Other")
+    places.write_drive_marker(drives[0] / "Other", "Other")
+    places.write_drive_marker(drives[3], "MegaBackup")
+    assert places.find_external("MegaBackup", None, drives).path == drives[3]
+
+
+def test_a_marker_deeper_down_or_under_another_name_is_not_used(drives: list[Path]) -> None:
+    places.write_drive_marker(drives[0] / "backups" / "MegaBackup", "MegaBackup")
+    places.write_drive_marker(drives[1] / "Elsewhere", "MegaBackup")
+    lookup = places.find_external("MegaBackup", None, drives)
+    assert not lookup.found
+    assert '"MegaBackup"' in lookup.reason and "not connected" in lookup.reason
+
+
+def test_scanning_roots_that_do_not_exist_finds_nothing(tmp_path: Path) -> None:
+    lookup = places.find_external("MegaBackup", None, [tmp_path / "Z", tmp_path / "Y"])
+    assert not lookup.found and lookup.reason
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Linux mount folders")
+def test_candidate_roots_cover_mounts_and_user_media(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    media, mnt = tmp_path / "media", tmp_path / "mnt"
+    (media / "andy" / "USB STICK").mkdir(parents=True)
+    (mnt / "usb" / "deeper").mkdir(parents=True)
+    monkeypatch.setattr(places, "LINUX_MOUNT_PARENTS", (str(media), str(mnt), "/nonexistent"))
+    roots = places.candidate_roots()
+    assert media / "andy" / "USB STICK" in roots
+    assert mnt / "usb" in roots
+
+
+# ---------------------------------------------------------------------------
+# has_content
+
+
+def test_an_empty_or_missing_place_has_no_content(tmp_path: Path) -> None:
+    assert not places.has_content(tmp_path)
+    assert not places.has_content(tmp_path / "missing")
+
+
+def test_markers_alone_are_not_content(tmp_path: Path) -> None:
+    places.write_drive_marker(tmp_path, "MegaBackup")
+    (tmp_path / ".megabackup-place").write_text("{}")
+    assert not places.has_content(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["file.txt", ".hidden", "empty folder"])
+def test_any_other_entry_is_content(tmp_path: Path, name: str) -> None:
+    if "folder" in name:
+        (tmp_path / name).mkdir()
+    else:
+        (tmp_path / name).write_text("x")
+    assert places.has_content(tmp_path)
+
+
+def test_listed_folders_count_only_themselves(tmp_path: Path) -> None:
+    (tmp_path / "Documents").mkdir()
+    (tmp_path / "Unlisted").mkdir()
+    (tmp_path / "Unlisted" / "file.txt").write_text("x")
+    assert not places.has_content(tmp_path, ["Documents", "Missing"])
+    (tmp_path / "Documents" / "letter.txt").write_text("x")
+    assert places.has_content(tmp_path, ["Missing", "Documents"])
+
+
+def test_a_marker_is_valid_json_a_person_can_read(tmp_path: Path) -> None:
+    marker = places.write_drive_marker(tmp_path, "MegaBackup")
+    data = json.loads(marker.read_text(encoding="utf-8"))
+    assert "Do not delete" in data["about"]
