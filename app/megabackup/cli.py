@@ -7,20 +7,23 @@ Exit codes: 0 all good, 1 the cycle ran with warnings or conflicts, 2 bad settin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from megabackup import __version__, places, report
-from megabackup.engine import CycleBusy, CycleOptions, run_cycle
+from megabackup import __version__, instance, notify, places, report
+from megabackup.engine import CycleBusy, CycleOptions, CycleResult, run_cycle
 from megabackup.engine.results import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WARNING
 from megabackup.engine.status import read_status
 from megabackup.history import History, HistoryError
 from megabackup.locations import AppPaths, default_settings_path
+from megabackup.restore import RestoreError
 from megabackup.runlog import newest_log
 from megabackup.safety import preflight
 from megabackup.settings import Settings, SettingsError, load
+from megabackup.tools.runner import Runner
 
 
 class UsageError(Exception):
@@ -54,9 +57,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="go ahead although a place that held files is now empty (you emptied it on purpose)",
     )
     run.add_argument(
+        "--allow-deletions",
+        action="store_true",
+        help="let the sync pass on a large number of deletions (you deleted them on purpose)",
+    )
+    run.add_argument(
+        "--new-place",
+        action="store_true",
+        help="accept a server folder without its marker as a new place (you moved your files)",
+    )
+    run.add_argument(
         "--full-check",
         action="store_true",
         help="let unison compare file contents, not only sizes and times (slower)",
+    )
+    run.add_argument(
+        "--notify",
+        action="store_true",
+        help="also tell the outcome in a desktop notification (for scheduled tasks)",
     )
     commands.add_parser("status", parents=[common], help="the last backup, places, conflicts")
     commands.add_parser("check", parents=[common], help="check the settings and the places")
@@ -70,7 +88,41 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", parents=[common], help="build three sample places and run real cycles on them"
     )
     demo.add_argument("dir", nargs="?", type=Path, help="where to build it (default: a new folder)")
+    tray = commands.add_parser(
+        "tray", parents=[common], help="run in the system tray (a second launch: back up now)"
+    )
+    tray.add_argument(
+        "--send",
+        choices=instance.COMMANDS,
+        metavar="REQUEST",
+        help="ask the running tray to do this and exit: " + ", ".join(instance.COMMANDS),
+    )
+    _add_restore_commands(commands, common)
     return parser
+
+
+def _add_restore_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser):
+    versions = commands.add_parser(
+        "versions", parents=[common], help="every copy of a file or folder that MegaBackup holds"
+    )
+    versions.add_argument("path", help="desktop path, server path, or a path relative to home")
+    restore = commands.add_parser(
+        "restore", parents=[common], help="restore a file or folder as it was (never overwrites)"
+    )
+    restore.add_argument("path", help="desktop path, server path, or a path relative to home")
+    restore.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help='2026-11-20, "2026-11-20 14:30", "3 days ago", yesterday, "last week" '
+        "(default: the newest snapshot that holds it)",
+    )
+    restore.add_argument(
+        "--to", type=Path, metavar="DIR", help='where to put it (default: "Restored <date>" here)'
+    )
+    commands.add_parser("verify", parents=[common], help="check every backup against checksums")
+    commands.add_parser(
+        "prune", parents=[common], help="remove snapshots older than retention.keep_days now"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,10 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         _fail(str(exc))
         return EXIT_USAGE
+    except RestoreError as exc:
+        _fail(str(exc))
+        return EXIT_USAGE if exc.usage else EXIT_FAILED
     except UsageError as exc:
         _fail(str(exc))
         return EXIT_USAGE
-    except (CycleBusy, HistoryError, places.PlaceError, OSError) as exc:
+    except (CycleBusy, HistoryError, places.PlaceError, instance.InstanceError, OSError) as exc:
         if debug:
             traceback.print_exc()
         _fail(_one_line(exc))
@@ -119,6 +174,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         from megabackup.demo import run_demo
 
         return run_demo(args.dir)
+    if command == "tray":
+        from megabackup import tray
+
+        settings = getattr(args, "settings", None)
+        return tray.main(settings, send=args.send, debug=getattr(args, "debug", False))
+    if command in ("versions", "restore", "verify", "prune"):
+        return _restore_command(command, args)
     raise UsageError(f"unknown command {command}")
 
 
@@ -128,14 +190,38 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _run(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    try:
+        settings = _settings(args)
+    except SettingsError as exc:
+        if args.notify:  # a scheduled task has nobody watching its exit code
+            _desktop_notifier()(notify.settings_notice(exc))
+        raise
     paths = AppPaths.from_environment()
     options = CycleOptions(
-        trigger="command line", allow_empty=args.allow_empty, fastcheck=not args.full_check
+        trigger="command line",
+        allow_empty=args.allow_empty,
+        allow_deletions=args.allow_deletions,
+        new_place=args.new_place,
+        fastcheck=not args.full_check,
     )
     result = run_cycle(settings, paths, options=options, events=_print_progress)
     print(report.cycle_report(result))
+    if args.notify:
+        _notify_outcome(result, settings, paths)
     return result.exit_code
+
+
+def _notify_outcome(result: CycleResult, settings: Settings, paths: AppPaths) -> None:
+    days = settings.notifications.overdue_days
+    overdue = notify.overdue_places(read_status(paths).places, result.finished, days)
+    on_success = settings.notifications.on_success
+    notice = notify.cycle_notice(result, on_success=on_success, overdue=overdue)
+    if notice is not None:
+        _desktop_notifier()(notice)
+
+
+def _desktop_notifier() -> notify.Notifier:
+    return notify.Notifier([notify.plyer_channel(notify.default_icon_file())])
 
 
 def _print_progress(event: object) -> None:
@@ -162,7 +248,7 @@ def _check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     paths = AppPaths.from_environment()
     history = History(paths.history) if paths.history.exists() else None
-    result = preflight(settings, history)
+    result = preflight(settings, history, places.PlaceMemory.load(paths.places))
     print(f"Settings: {settings.source} is valid.")
     for problem in result.fatal:
         print(f"  PROBLEM: {problem}")
@@ -204,6 +290,68 @@ def _init_drive(args: argparse.Namespace) -> int:
     marker = places.write_drive_marker(target, name)
     print(f'{target} is now the MegaBackup drive "{name}" (marker: {marker.name}).')
     return EXIT_OK
+
+
+def _restore_command(command: str, args: argparse.Namespace) -> int:
+    from megabackup import retention, timephrase, verify
+    from megabackup.restore import Backups
+
+    settings = _settings(args)
+    if command == "versions":
+        found = Backups(settings).versions(args.path)
+        print(f"Copies of {found.target.relative} ({found.target.kind}):")
+        for version in found.versions:
+            print(f"  {version.describe()}")
+        for note in found.notes:
+            print(f"  not looked at: {note}")
+        if found.snapshots:
+            newest = found.snapshots[0]
+            print(
+                f'Restore one with: megabackup restore "{found.target.relative}" '
+                f'--as-of "{timephrase.show(newest.time)}"'
+            )
+        return EXIT_OK
+    if command == "restore":
+        print(Backups(settings).restore(args.path, args.as_of, args.to).describe())
+        return EXIT_OK
+    paths = AppPaths.from_environment()
+    lookup = places.find_external(settings.external.name, settings.external.path)
+    repositories = retention.repositories(settings, lookup.path)
+    if lookup.path is None:
+        print(f"  note: {lookup.reason}; only the desktop backup is looked at")
+    with _cycle_lock(paths):  # these write or read whole repositories: never beside a backup
+        if command == "verify":
+            checked = verify.verify_all(repositories, Runner())
+            verify.record_run(paths)
+            for report_ in checked.reports:
+                print(f"  {report_.describe()}")
+            print(checked.summary())
+            if any(r.status in (verify.DAMAGED, verify.UNREADABLE) for r in checked.reports):
+                return EXIT_FAILED
+            return EXIT_WARNING if checked.problems else EXIT_OK
+        pruned = retention.apply(settings, repositories, Runner())
+    for line in pruned.lines():
+        print(f"  {line}")
+    print(pruned.summary())
+    if any(r.problem for r in pruned.repositories):
+        return EXIT_FAILED
+    return EXIT_WARNING if pruned.short_of_space else EXIT_OK
+
+
+@contextlib.contextmanager
+def _cycle_lock(paths: AppPaths) -> Iterator[None]:
+    import filelock
+
+    paths.root.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(paths.cycle_lock))
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise CycleBusy("a backup is running; try again when it has finished") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _fail(message: str) -> None:

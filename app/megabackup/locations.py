@@ -47,6 +47,11 @@ class AppPaths:
         return self.root / "cycle.lock"
 
     @property
+    def places(self) -> Path:
+        """What each place looked like at the last cycle (markers, filled folders, deletions)."""
+        return self.root / "places.json"
+
+    @property
     def state(self) -> Path:
         return self.root / "state.json"
 

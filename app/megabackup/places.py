@@ -45,9 +45,7 @@ def write_drive_marker(folder: Path, name: str) -> Path:
         "created": existing.get("created") if existing else _now_iso(),
         "about": "This folder holds MegaBackup snapshots. Do not delete this file.",
     }
-    temporary = marker.with_name(marker.name + ".tmp")
-    temporary.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, marker)
+    _write_json_atomically(marker, content)
     return marker
 
 
@@ -129,3 +127,87 @@ def _subfolders(base: Path) -> list[Path]:
 
 def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------
+# Server markers and what each place looked like at the last cycle
+
+PLACE_MARKER = ".megabackup-place"
+
+
+def read_place_marker(folder: Path) -> str | None:
+    """The id in a server folder's marker, or None if it carries none."""
+    try:
+        data = json.loads((folder / PLACE_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    marker_id = data.get("id") if isinstance(data, dict) else None
+    return marker_id if isinstance(marker_id, str) and marker_id else None
+
+
+def write_place_marker(folder: Path, place: str) -> str:
+    """Give a server folder its identity, so an empty mount point or another share is recognised."""
+    existing = read_place_marker(folder)
+    if existing:
+        return existing
+    marker_id = uuid.uuid4().hex
+    content = {
+        "place": place,
+        "id": marker_id,
+        "created": _now_iso(),
+        "about": "MegaBackup recognises this folder by this file. Do not delete it.",
+    }
+    _write_json_atomically(folder / PLACE_MARKER, content)
+    return marker_id
+
+
+@dataclass
+class PlaceMemory:
+    """Per place: its marker id, which listed folders held files, and deletions not yet synced."""
+
+    path: Path
+    markers: dict[str, str]
+    filled: dict[str, list[str]]  # place -> folders ("." = the place itself) that held files
+    pending_deletions: dict[str, int]
+
+    @classmethod
+    def load(cls, path: Path) -> PlaceMemory:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        return cls(
+            path,
+            dict(data.get("markers", {})),
+            {k: list(v) for k, v in dict(data.get("filled", {})).items()},
+            {k: int(v) for k, v in dict(data.get("pending_deletions", {})).items()},
+        )
+
+    def save(self) -> None:
+        content = {
+            "markers": self.markers,
+            "filled": self.filled,
+            "pending_deletions": self.pending_deletions,
+        }
+        _write_json_atomically(self.path, content)
+
+    def remember_contents(self, place: str, root: Path, folders: Sequence[str]) -> None:
+        names = list(folders) or ["."]
+        self.filled[place] = [n for n in names if has_content(root, [] if n == "." else [n])]
+
+    def emptied(self, place: str, root: Path) -> list[str]:
+        """Folders of this place that held files at the last cycle and are empty or missing now."""
+        return [
+            name
+            for name in self.filled.get(place, [])
+            if not has_content(root, [] if name == "." else [name])
+        ]
+
+
+def _write_json_atomically(path: Path, content: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)

@@ -34,6 +34,7 @@ class SnapshotStep:
     folders: tuple[str, ...]
     ignore: tuple[str, ...]
     place: str
+    target: str  # where the snapshots go, in words: "external drive" or "desktop backup"
     unavailable: str = ""  # why this step cannot run in this cycle (e.g. no external drive)
     after_sync: bool = False  # snapshot B: only when the sync changed this side
 
@@ -78,6 +79,7 @@ def plan_cycle(
             folders.home,
             ignore,
             "server home",
+            "external drive",
             unavailable=no_drive,
             after_sync=after_sync,
         )
@@ -91,6 +93,7 @@ def plan_cycle(
             folders.home,
             ignore,
             "desktop home",
+            "desktop backup",
             after_sync=after_sync,
         )
 
@@ -105,6 +108,7 @@ def plan_cycle(
                 folders.data,
                 ignore,
                 "server data",
+                "external drive",
                 unavailable=no_drive,
             )
         )

@@ -1,12 +1,20 @@
-"""The preflight: everything that must hold before a cycle writes anything. It only reads.
+"""The safety gates: the preflight before anything is written, and the checks before the sync.
 
-A fatal problem stops the whole cycle (a missing or suddenly empty place, a wrong drive, no
-rdiff-backup). A missing external drive is not fatal: its snapshots are skipped, and with them
-the sync, because the server home then has no snapshot in this cycle (promise 2).
+Preflight (reads only): tools present; every place present and the right one (markers); no
+folder suddenly empty; the external drive found by its marker. A fatal problem stops the whole
+cycle. A missing external drive is not fatal: its snapshots are skipped, and with them the sync,
+because the server home then has no snapshot in this cycle (promise 2).
+
+Before the sync: the clock probe (a server clock running ahead makes stale files look newer) and
+the deletion count (a sync that would delete many files waits for the person's OK).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +23,10 @@ from megabackup.history import History
 from megabackup.plan import PLACE_SNAPSHOT_STEPS, desktop_repository
 from megabackup.settings import Settings
 from megabackup.tools import rdiff, unison
+
+CLOCK_PROBE = ".megabackup-clock-probe"
+FAT_TIME_SLACK = 2.0  # FAT/exFAT shares keep times in 2-second steps
+FEW_DELETIONS = 10  # below this, a percentage says nothing about an accident
 
 
 @dataclass
@@ -32,11 +44,20 @@ class Preflight:
         return not self.fatal
 
 
+def server_places(settings: Settings) -> dict[str, Path]:
+    found = {"server home": settings.server.home}
+    if settings.server.data is not None:
+        found["server data"] = settings.server.data
+    return found
+
+
 def preflight(
     settings: Settings,
     history: History | None = None,
+    memory: places.PlaceMemory | None = None,
     *,
     allow_empty: bool = False,
+    new_place: bool = False,
     drive_roots: list[Path] | None = None,
     bundled_unison: Path | None = None,
 ) -> Preflight:
@@ -48,21 +69,24 @@ def preflight(
     }
     if settings.server.data is not None:
         sources["server data"] = (settings.server.data, "server.data", settings.folders.data)
-    for place, (path, key, folders) in sources.items():
+    for place, (path, key, _folders) in sources.items():
         if not path.is_dir():
             result.fatal.append(
                 f"the {place} {path} ({key}) is missing or not reachable; "
                 "nothing was backed up or synced"
             )
             continue
-        seen_before = history.last_source_files(PLACE_SNAPSHOT_STEPS[place]) if history else 0
-        # A root counts itself, so more than 1 file means it held something at the last cycle.
-        if seen_before > 1 and not allow_empty and not places.has_content(path, folders):
-            result.fatal.append(
-                f"the {place} {path} is empty, but held {seen_before - 1} files and folders at "
-                "the last backup; it may be unmounted or disconnected, so nothing was written. "
-                "If you emptied it on purpose, run: megabackup run --allow-empty"
-            )
+        if memory is not None and place in server_places(settings) and not new_place:
+            _check_place_marker(place, path, memory, result)
+        if memory is not None and not allow_empty:
+            emptied = memory.emptied(place, path)
+            if emptied:
+                where = path if emptied == ["."] else ", ".join(str(path / e) for e in emptied)
+                result.fatal.append(
+                    f"the {place} is empty ({where}), but held files at the last backup; it may "
+                    "be unmounted or disconnected, so nothing was written. If you emptied it on "
+                    "purpose, run: megabackup run --allow-empty"
+                )
     _check_desktop_backup(settings, history, result)
     try:
         lookup = places.find_external(settings.external.name, settings.external.path, drive_roots)
@@ -74,6 +98,26 @@ def preflight(
         if not lookup.found:
             result.warnings.append(lookup.reason)
     return result
+
+
+def _check_place_marker(
+    place: str, path: Path, memory: places.PlaceMemory, result: Preflight
+) -> None:
+    expected = memory.markers.get(place)
+    if not expected:
+        return  # first cycle: the engine gives the place its marker once the cycle goes ahead
+    found = places.read_place_marker(path)
+    if found == expected:
+        return
+    if found is None:
+        what = f"does not carry its MegaBackup marker ({places.PLACE_MARKER})"
+    else:
+        what = "carries the marker of a different MegaBackup place"
+    result.fatal.append(
+        f"the {place} {path} {what}; it may be another share, or the share is not mounted. "
+        "Nothing was written. If you moved your files to a new place on purpose, run: "
+        "megabackup run --new-place"
+    )
 
 
 def _check_tools(settings: Settings, result: Preflight, bundled_unison: Path | None) -> None:
@@ -104,3 +148,90 @@ def _check_desktop_backup(settings: Settings, history: History | None, result: P
             f"the desktop backup {repository} held snapshots at the last backup but is gone now; "
             "if the backup disk is disconnected, reconnect it"
         )
+
+
+# ---------------------------------------------------------------------------
+# The clock probe
+
+
+@dataclass(frozen=True)
+class ClockCheck:
+    skew: float  # seconds the server's clock is ahead of this computer's (negative: behind)
+    limit: float
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and abs(self.skew) <= self.limit
+
+    def explain(self) -> str:
+        if self.error:
+            return f"the server's clock could not be read ({self.error})"
+        ahead = "the server's clock" if self.skew > 0 else "this computer's clock"
+        behind = "this computer's" if self.skew > 0 else "the server's"
+        return (
+            f"{ahead} is ahead of {behind} by {_duration(abs(self.skew))} "
+            f"(the limit is {_duration(self.limit)}); set the clock that is wrong"
+        )
+
+
+def probe_clock(folder: Path, limit: float, clock: Callable[[], float] = time.time) -> ClockCheck:
+    """Write a file on the server and compare the time the server stamps on it with ours."""
+    probe = folder / f"{CLOCK_PROBE}-{os.getpid()}"
+    try:
+        before = clock()
+        with open(probe, "wb") as handle:
+            handle.write(b"MegaBackup clock probe; safe to delete\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        stamped = probe.stat().st_mtime
+        after = clock()
+    except OSError as exc:
+        return ClockCheck(0.0, limit, exc.strerror or str(exc))
+    finally:
+        with contextlib.suppress(OSError):  # a leftover probe is harmless: never synced
+            probe.unlink(missing_ok=True)
+    if stamped < before - FAT_TIME_SLACK:
+        skew = stamped - before
+    elif stamped > after + FAT_TIME_SLACK:
+        skew = stamped - after
+    else:
+        skew = 0.0
+    return ClockCheck(skew, limit)
+
+
+# ---------------------------------------------------------------------------
+# Mass deletions
+
+
+@dataclass(frozen=True)
+class DeletionCheck:
+    side: str  # "desktop" or "server": where the files were deleted
+    deleted: int
+    total_before: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.deleted / self.total_before if self.total_before else 0.0
+
+    def too_many(self, max_count: int, max_percent: float) -> bool:
+        if self.deleted > max_count:
+            return True
+        return self.deleted > FEW_DELETIONS and self.percent > max_percent
+
+    def explain(self) -> str:
+        other = "server" if self.side == "desktop" else "desktop"
+        return (
+            f"{self.deleted} files and folders ({self.percent:.0f}%) were deleted on the "
+            f"{self.side} since the last sync; the sync would delete them on the {other} too"
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} seconds"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86_400:.1f} days"

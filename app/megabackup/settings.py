@@ -51,6 +51,8 @@ class FolderSettings:
 class SafetySettings:
     conflicts: str
     max_clock_skew_seconds: int
+    max_deletions: int  # the sync waits for an OK above this many deletions...
+    max_deletions_percent: float  # ...or above this share of the files on the other side
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,17 @@ class ToolSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    keep_days: int = 365
+    min_free_percent: float = 10
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    every_days: float = 7  # 0: never on a schedule (megabackup verify still works)
+
+
+@dataclass(frozen=True)
 class Settings:
     desktop: DesktopSettings
     server: ServerSettings
@@ -80,6 +93,8 @@ class Settings:
     schedule: ScheduleSettings
     notifications: NotificationSettings
     tools: ToolSettings
+    retention: RetentionSettings = RetentionSettings()
+    verify: VerifySettings = VerifySettings()
     source: Path | None = None
 
 
@@ -136,6 +151,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "safety": {
         "conflicts": Field("choice", "keep-both", choices=CONFLICT_POLICIES),
         "max_clock_skew_seconds": Field("whole", 120, low=1, high=86_400),
+        "max_deletions": Field("whole", 1000, low=1, high=10_000_000),
+        "max_deletions_percent": Field("number", 30, low=1, high=100),
     },
     "schedule": {"every_hours": Field("number", 4, low=0.25, high=24 * 31)},
     "notifications": {
@@ -143,6 +160,11 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "overdue_days": Field("whole", 7, low=1, high=3650),
     },
     "tools": {"rdiff_backup": Field("optional_path", None), "unison": Field("optional_path", None)},
+    "retention": {
+        "keep_days": Field("whole", 365, low=1, high=36_500),
+        "min_free_percent": Field("number", 10, low=0, high=90),
+    },
+    "verify": {"every_days": Field("number", 7, low=0, high=3650)},
 }
 
 
@@ -224,6 +246,8 @@ def validate(
         schedule=ScheduleSettings(every_hours=float(values["schedule"]["every_hours"])),
         notifications=NotificationSettings(**values["notifications"]),
         tools=ToolSettings(**values["tools"]),
+        retention=RetentionSettings(**values["retention"]),
+        verify=VerifySettings(every_days=float(values["verify"]["every_days"])),
         source=source,
     )
 

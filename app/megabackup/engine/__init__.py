@@ -1,6 +1,7 @@
 """The cycle engine: synchronous, no threads, no UI."""
 
-from megabackup.engine.cycle import CycleBusy, CycleEvent, CycleOptions, run_cycle
+from megabackup.engine.context import CycleOptions
+from megabackup.engine.cycle import CycleBusy, CycleEvent, run_cycle
 from megabackup.engine.results import CycleResult, StepResult
 
 __all__ = ["CycleBusy", "CycleEvent", "CycleOptions", "CycleResult", "StepResult", "run_cycle"]

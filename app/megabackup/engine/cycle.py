@@ -8,31 +8,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import filelock
 
+from megabackup import places
+from megabackup.engine.context import CycleOptions, StepContext
 from megabackup.engine.results import (
     CANCELLED,
     FAILED,
-    NOT_NEEDED,
+    HELD,
     OK,
     SKIPPED,
     WARNING,
-    ConflictResult,
     CycleResult,
     StepResult,
 )
+from megabackup.engine.snapshot import run_snapshot
+from megabackup.engine.sync import run_sync
 from megabackup.history import ConflictRow, History, StepRow
 from megabackup.locations import AppPaths
-from megabackup.plan import SnapshotStep, Step, SyncStep, plan_cycle
+from megabackup.plan import SnapshotStep, Step, plan_cycle
 from megabackup.runlog import RunLog, prune_logs
-from megabackup.safety import Preflight, preflight
+from megabackup.safety import Preflight, preflight, server_places
 from megabackup.settings import Settings
-from megabackup.tools import unison as unison_tool
 from megabackup.tools.rdiff import Rdiff
-from megabackup.tools.runner import CancelToken, ProcessStartError, Runner
+from megabackup.tools.runner import CancelToken, Runner
 from megabackup.tools.unison import Unison
 
 
@@ -52,28 +53,6 @@ class CycleEvent:
 
 
 EventSink = Callable[[CycleEvent], None]
-
-
-@dataclass
-class CycleOptions:
-    trigger: str = "manual"
-    allow_empty: bool = False
-    fastcheck: bool = True
-    drive_roots: list[Path] | None = None
-    bundled_unison: Path | None = None
-    clock: Callable[[], float] = time.time
-
-
-@dataclass
-class _Context:
-    settings: Settings
-    rdiff: Rdiff | None
-    unison: Unison | None
-    unison_problem: str
-    cancel: CancelToken
-    log: RunLog
-    options: CycleOptions
-    results: dict[str, StepResult] = field(default_factory=dict)
 
 
 def run_cycle(
@@ -116,11 +95,14 @@ def _run_locked(
     run_id = history.start_run(options.trigger, started, str(log.path))
     log.write(f"MegaBackup cycle {run_id} started ({options.trigger}); settings: {settings.source}")
     result = CycleResult(run_id, started, started, CANCELLED, [], log_path=log.path)
+    memory = places.PlaceMemory.load(paths.places)
     try:
         check = preflight(
             settings,
             history,
+            memory,
             allow_empty=options.allow_empty,
+            new_place=options.new_place,
             drive_roots=options.drive_roots,
             bundled_unison=options.bundled_unison,
         )
@@ -138,14 +120,15 @@ def _run_locked(
                 for s in steps
             ]
         else:
-            context = _make_context(settings, paths, check, cancel, log, options)
+            _mark_server_places(settings, memory, log, renew=options.new_place)
+            context = _make_context(settings, paths, check, cancel, log, options, memory, result)
             for index, step in enumerate(steps, start=1):
                 emit(CycleEvent("step-started", index, len(steps), step.id, step.title))
                 step_result = _run_step(step, context)
                 context.results[step.id] = step_result
                 result.steps.append(step_result)
                 log.write(f"[{step_result.status}] {step.title}: {step_result.detail}".rstrip(": "))
-                _record_step(history, run_id, index, step_result, log)
+                _record_step(history, run_id, index, step_result)
                 emit(
                     CycleEvent(
                         "step-finished",
@@ -181,10 +164,12 @@ def _make_context(
     cancel: CancelToken,
     log: RunLog,
     options: CycleOptions,
-) -> _Context:
+    memory: places.PlaceMemory,
+    cycle: CycleResult,
+) -> StepContext:
     runner = Runner(log=log.write)
     sync_tool = Unison(runner, check.unison_program, paths.unison) if check.unison_program else None
-    return _Context(
+    return StepContext(
         settings=settings,
         rdiff=Rdiff(runner, check.rdiff_prefix, clock=options.clock),
         unison=sync_tool,
@@ -192,138 +177,39 @@ def _make_context(
         cancel=cancel,
         log=log,
         options=options,
+        memory=memory,
+        cycle=cycle,
     )
 
 
-def _run_step(step: Step, context: _Context) -> StepResult:
+def _mark_server_places(
+    settings: Settings, memory: places.PlaceMemory, log: RunLog, renew: bool
+) -> None:
+    """Give each server folder its marker once, so a later empty mount point is recognised."""
+    for place, path in server_places(settings).items():
+        if memory.markers.get(place) and not renew:
+            continue
+        try:
+            memory.markers[place] = places.write_place_marker(path, place)
+        except OSError as exc:
+            log.write(f"WARNING: could not mark the {place} {path}: {exc}")
+    memory.save()
+
+
+def _run_step(step: Step, context: StepContext) -> StepResult:
     started = time.time()
     if context.cancel.cancelled:
         result = StepResult(step.id, step.title, CANCELLED, "cancelled before it started")
     elif isinstance(step, SnapshotStep):
-        result = _snapshot(step, context)
+        result = run_snapshot(step, context)
     else:
-        result = _sync(step, context)
+        result = run_sync(step, context)
     result.started = started
     result.finished = time.time()
     return result
 
 
-def _snapshot(step: SnapshotStep, context: _Context) -> StepResult:
-    if step.unavailable:
-        return StepResult(step.id, step.title, SKIPPED, step.unavailable)
-    if step.after_sync:
-        sync = context.results.get("sync-home")
-        if sync is None or not sync.succeeded:
-            return StepResult(step.id, step.title, NOT_NEEDED, "the sync did not run")
-        changed = sync.to_desktop if step.place == "desktop home" else sync.to_server
-        if not changed:
-            return StepResult(step.id, step.title, NOT_NEEDED, "the sync changed nothing here")
-    assert context.rdiff is not None
-    try:
-        outcome = context.rdiff.backup(
-            step.source, step.repository, step.folders, step.ignore, cancel=context.cancel
-        )
-    except ProcessStartError as exc:
-        return StepResult(step.id, step.title, FAILED, str(exc))
-    stats = outcome.statistics
-    status = {"ok": OK, "repaired": OK, "file-errors": WARNING, "cancelled": CANCELLED}.get(
-        outcome.status, FAILED
-    )
-    detail = outcome.message
-    if status in (OK, WARNING) and stats is not None:
-        counts = (
-            f"{stats.new_files} new, {stats.changed_files} changed, {stats.deleted_files} deleted"
-        )
-        detail = counts + (f"; {detail}" if detail else "")
-    return StepResult(
-        step.id,
-        step.title,
-        status,
-        detail,
-        new_files=stats.new_files if stats else 0,
-        changed_files=stats.changed_files if stats else 0,
-        deleted_files=stats.deleted_files if stats else 0,
-        errors=stats.errors if stats else 0,
-        source_files=stats.source_files if stats else 0,
-    )
-
-
-def _sync(step: SyncStep, context: _Context) -> StepResult:
-    missing = [r for r in step.requires if not context.results.get(r, _NOT_RUN).succeeded]
-    if missing:
-        why = "; ".join(_why_not(context.results.get(r), r) for r in missing)
-        return StepResult(
-            step.id,
-            step.title,
-            SKIPPED,
-            f"not synced, because {why} (nothing is synced without both)",
-        )
-    if context.unison is None:
-        return StepResult(step.id, step.title, FAILED, context.unison_problem)
-    try:
-        outcome = context.unison.sync(
-            step.desktop,
-            step.server,
-            step.folders,
-            step.ignore,
-            keep_both=step.keep_both,
-            fastcheck=context.options.fastcheck,
-            cancel=context.cancel,
-        )
-    except ProcessStartError as exc:
-        return StepResult(step.id, step.title, FAILED, str(exc))
-    report = outcome.report
-    conflicts = [
-        ConflictResult(c.path, c.resolution, c.detail, _copies_of(c.path, step))
-        for c in report.conflicts
-    ]
-    status = {"ok": OK, "conflicts": WARNING, "partial": WARNING, "cancelled": CANCELLED}.get(
-        outcome.status, FAILED
-    )
-    detail = (
-        f"{report.to_server} to server, {report.to_desktop} to desktop, "
-        f"{report.deleted_on_server + report.deleted_on_desktop} deleted"
-    )
-    if conflicts:
-        detail += f"; {len(conflicts)} conflict(s): " + ", ".join(c.path for c in conflicts[:3])
-    if outcome.message and status != OK:
-        detail = (
-            outcome.message if status in (FAILED, CANCELLED) else f"{detail}; {outcome.message}"
-        )
-    return StepResult(
-        step.id,
-        step.title,
-        status,
-        detail,
-        to_desktop=report.to_desktop + report.deleted_on_desktop,
-        to_server=report.to_server + report.deleted_on_server,
-        deleted_files=report.deleted_on_server + report.deleted_on_desktop,
-        conflicts=conflicts,
-    )
-
-
-_NOT_RUN = StepResult("", "", SKIPPED)
-
-
-def _why_not(result: StepResult | None, step_id: str) -> str:
-    if result is None:
-        return f"{step_id} did not run"
-    return (
-        f"the {result.title} {'was ' + result.status if result.status != FAILED else 'failed'}"
-        + (f" ({result.detail})" if result.detail else "")
-    )
-
-
-def _copies_of(relative: str, step: SyncStep) -> tuple[str, ...]:
-    """Conflict copies unison kept, on either side, for one conflicting path."""
-    parent, _, name = relative.rpartition("/")
-    found: list[Path] = []
-    for root in (step.desktop, step.server):
-        found += unison_tool.conflict_copies(root / parent if parent else root, name)
-    return tuple(str(p) for p in found)
-
-
-def _record_step(history: History, run_id: int, index: int, step: StepResult, log: RunLog) -> None:
+def _record_step(history: History, run_id: int, index: int, step: StepResult) -> None:
     history.record_step(
         StepRow(
             run_id,
@@ -353,6 +239,6 @@ def _outcome(result: CycleResult, cancel: CancelToken) -> str:
         return FAILED
     if cancel.cancelled or CANCELLED in statuses:
         return CANCELLED
-    if WARNING in statuses or SKIPPED in statuses or result.conflicts:
+    if statuses & {WARNING, SKIPPED, HELD} or result.conflicts or result.warnings:
         return WARNING
     return OK

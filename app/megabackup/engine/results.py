@@ -6,13 +6,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Step statuses. "not-needed" is a skip that is good news (the sync changed nothing there).
-OK, WARNING, FAILED, SKIPPED, NOT_NEEDED, CANCELLED = (
+# "held" is a sync waiting for the person's OK (mass deletions).
+OK, WARNING, FAILED, SKIPPED, NOT_NEEDED, CANCELLED, HELD = (
     "ok",
     "warning",
     "failed",
     "skipped",
     "not-needed",
     "cancelled",
+    "held",
 )
 GOOD = (OK, WARNING)
 
@@ -59,6 +61,7 @@ class CycleResult:
     problems: list[str] = field(default_factory=list)  # preflight: why nothing ran
     warnings: list[str] = field(default_factory=list)
     log_path: Path | None = None
+    deletions_waiting: int = 0  # a held sync would pass on this many deletions once allowed
 
     @property
     def conflicts(self) -> list[ConflictResult]:
@@ -91,7 +94,7 @@ class CycleResult:
         conflicts = self.conflicts
         if conflicts:
             parts.append(f"{len(conflicts)} conflict{'s' if len(conflicts) != 1 else ''}")
-        skipped = [s for s in self.steps if s.status == SKIPPED]
+        skipped = [s for s in self.steps if s.status in (SKIPPED, HELD)]
         if skipped:
             parts.append(skipped[0].detail)
         head = "All good" if self.outcome == OK else "Done with warnings"

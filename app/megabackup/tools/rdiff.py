@@ -13,6 +13,7 @@ Facts this module relies on (rdiff-backup 2.2.7):
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -28,6 +29,7 @@ from megabackup.tools.runner import CancelToken, ProcessResult, Runner
 
 API_VERSION = "201"
 DATA_DIR = "rdiff-backup-data"
+TEMP_PREFIX = "rdiff-backup.tmp."
 ERROR, WARNING, FILE_ERROR, FILE_WARNING = 1, 2, 4, 8
 _MIRROR_RE = re.compile(r"^current_mirror\.(?P<stamp>.+)\.data$")
 
@@ -240,6 +242,7 @@ class BackupOutcome:
     message: str = ""
     warnings: list[str] = field(default_factory=list)
     process: ProcessResult | None = None
+    disk_full: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -283,9 +286,10 @@ class Rdiff:
                 return BackupOutcome(
                     "failed",
                     None,
-                    "the newest snapshot in "
-                    f"{repository} is dated in the future ({_format_time(last)}); "
-                    "the computer's clock is probably wrong, so no snapshot was taken",
+                    f"the newest snapshot in {repository} is dated {_format_time(last)}, later "
+                    f"than this computer's clock ({_format_time(now)}): this computer's clock "
+                    "is behind now, or was ahead when that snapshot was taken. rdiff-backup "
+                    "cannot add a snapshot older than the newest one; set the clock right",
                 )
             # rdiff-backup cannot take two snapshots in the same second.
             wait = int(last) + 1 - now
@@ -311,8 +315,9 @@ class Rdiff:
         if status != "failed" and statistics is None:
             status = "failed"
         if status == "failed":
+            reason = _failure_reason(lines, result)
             return BackupOutcome(
-                status, statistics, _failure_reason(lines, result), warnings, result
+                status, statistics, reason, warnings, result, disk_full=is_disk_full(lines)
             )
         if statistics is not None and statistics.errors:
             status = "file-errors"
@@ -322,6 +327,18 @@ class Rdiff:
         if status == "repaired":
             notes.append("an interrupted snapshot was rolled back first")
         return BackupOutcome(status, statistics, "; ".join(notes), warnings, result)
+
+    def recover_full_disk(self, repository: Path) -> bool:
+        """After a snapshot ran out of space: drop rdiff-backup's own half-written temp files
+        (they hold the space that its roll-back needs to write its lock), then roll back."""
+        for folder, _, names in os.walk(repository):
+            for name in names:
+                if name.startswith(TEMP_PREFIX):
+                    with contextlib.suppress(OSError):
+                        (Path(folder) / name).unlink()
+        argv = [*self.prefix, "--api-version", API_VERSION, "regress", str(repository)]
+        result = self.runner.run(argv, env=child_environment())
+        return classify(result.returncode) != "failed"
 
     def increments(self, repository: Path) -> list[float]:
         lines: list[str] = []
@@ -358,7 +375,13 @@ def messages(lines: Iterable[str], level: str) -> list[str]:
     return [" ".join(parts) for parts in found]
 
 
+def is_disk_full(lines: Iterable[str]) -> bool:
+    return any("No space left on device" in line or "Errno 28" in line for line in lines)
+
+
 def _failure_reason(lines: list[str], result: ProcessResult) -> str:
+    if is_disk_full(lines):
+        return "no space left on the disk"
     if result.returncode < 0 or result.returncode > 15:
         return f"rdiff-backup was stopped (exit code {result.returncode})"
     errors = messages(lines, "ERROR:")
@@ -376,3 +399,166 @@ def _failure_reason(lines: list[str], result: ProcessResult) -> str:
 
 def _format_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# ---------------------------------------------------------------------------
+# Restore, listing, removing increments and verifying (argv builders, parsers, one runner call).
+#
+# More facts these rely on (rdiff-backup 2.2.7, verified):
+# - Messages are wrapped to the terminal width (textwrap, 9-space indent), which can split a path
+#   in two; COLUMNS set very wide in the child's environment keeps every message on one line.
+# - `list increments REPO/PATH` lists only the sessions in which PATH changed, with a `type`
+#   (regular, directory, missing, ...); the last entry is the mirror, `missing` if PATH is gone.
+#   `list increments --size` crashes (KeyError: 'size') on a path missing from the mirror, so it
+#   is used on whole repositories only.
+# - `restore` needs a target that does not exist; a path absent at that time gives rc 0 and
+#   creates nothing.
+# - `remove increments --older-than EPOCH` removes sessions strictly older than EPOCH; rc 2 and
+#   "No increments older than" when there is none. It never removes the mirror.
+# - `verify`: rc 4 and `Computed SHA1 digest of file <path> '<sha>' doesn't match` per damaged
+#   file; rc 8 when some files carry no digest (nothing to compare against).
+
+_INCREMENT_SUFFIX_RE = re.compile(
+    r"^(?P<name>.+)\.(?P<stamp>\d{4}-\d\d-\d\dT\d\d[:-]\d\d[:-]\d\d(?:Z|[+-]\d\d[:-]\d\d))"
+    r"\.(?P<kind>diff\.gz|diff|snapshot\.gz|snapshot|missing|dir)$"
+)
+_DAMAGED_RE = re.compile(r"Computed SHA1 digest of file (?P<path>.+) '[0-9a-f]{40}' doesn't match")
+_UNHASHED_RE = re.compile(r"Verification found (?P<count>\d+) files? without hash")
+_QUOTED_CHAR_RE = re.compile(r";(\d{3})")
+
+
+def wide_environment() -> dict[str, str]:
+    """child_environment() with messages kept on one line, so paths in them parse whole."""
+    env = child_environment()
+    env["COLUMNS"] = "32000"
+    return env
+
+
+def _global(prefix: Sequence[str], *options: str) -> list[str]:
+    return [*prefix, "--api-version", API_VERSION, *options]
+
+
+def restore_argv(prefix: Sequence[str], source: Path, at: float, target: Path) -> list[str]:
+    """source is REPO or REPO/relative/path; target must not exist yet."""
+    return [*_global(prefix), "restore", "--at", str(int(at)), str(source), str(target)]
+
+
+def path_increments_argv(prefix: Sequence[str], source: Path) -> list[str]:
+    return [*_global(prefix, "--parsable-output"), "list", "increments", str(source)]
+
+
+def increment_sizes_argv(prefix: Sequence[str], repository: Path) -> list[str]:
+    return [*_global(prefix, "--parsable-output"), "list", "increments", "--size",
+            str(repository)]  # fmt: skip
+
+
+def remove_increments_argv(prefix: Sequence[str], repository: Path, older_than: float) -> list[str]:
+    # --force is a global option: it must come before the action, and it is needed as soon as
+    # more than one session would go.
+    return [*_global(prefix, "--force"), "remove", "increments", "--older-than",
+            str(int(older_than)), str(repository)]  # fmt: skip
+
+
+def verify_argv(prefix: Sequence[str], repository: Path) -> list[str]:
+    return [*_global(prefix), "verify", str(repository)]
+
+
+@dataclass(frozen=True)
+class IncrementEntry:
+    """One line of `list increments`: a session in which the path changed, and its type then."""
+
+    time: float
+    kind: str  # regular, directory, missing, sym, ...
+    base: str = ""
+    size: int | None = None  # only from `list increments --size`
+    total_size: int | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.kind != "missing"
+
+
+def parse_increment_entries(lines: Iterable[str]) -> list[IncrementEntry]:
+    """The YAML list of `--parsable-output list increments [--size]`, oldest first.
+
+    Read line by line because warnings on stderr arrive interleaved with it in the merged output.
+    """
+    records: list[dict[str, str]] = []
+    for line in lines:
+        match = re.match(r"^(?P<dash>\s*-\s+|\s+)(?P<key>[a-z_]+):\s*(?P<value>.*?)\s*$", line)
+        if not match:
+            continue
+        if match.group("dash").strip() == "-" or not records:
+            records.append({})
+        records[-1][match.group("key")] = match.group("value")
+    entries = []
+    for record in records:
+        try:
+            moment = float(record["time"])
+        except (KeyError, ValueError):
+            continue
+        entries.append(
+            IncrementEntry(
+                time=moment,
+                kind=record.get("type", "directory" if "size" in record else ""),
+                base=record.get("base", ""),
+                size=_int_or_none(record.get("size")),
+                total_size=_int_or_none(record.get("total_size")),
+            )
+        )
+    return sorted(entries, key=lambda e: e.time)
+
+
+def parse_damaged_files(lines: Iterable[str]) -> list[str]:
+    """Paths (relative to the repository) whose SHA1 no longer matches, from `verify`."""
+    found = []
+    for line in lines:
+        match = _DAMAGED_RE.search(line)
+        if match:
+            found.append(match.group("path"))
+    return found
+
+
+def parse_unhashed_count(lines: Iterable[str]) -> int:
+    for line in lines:
+        match = _UNHASHED_RE.search(line)
+        if match:
+            return int(match.group("count"))
+    return 0
+
+
+def split_increment_name(name: str) -> tuple[str, float, str] | None:
+    """'a.txt.2026-11-20T02:38:57Z.diff.gz' -> ('a.txt', epoch, 'diff.gz'); None if not one."""
+    match = _INCREMENT_SUFFIX_RE.match(name)
+    if not match:
+        return None
+    moment = parse_timestamp(match.group("stamp"))
+    if moment is None:
+        return None
+    return unquote_name(match.group("name")), moment, match.group("kind")
+
+
+def unquote_name(name: str) -> str:
+    """rdiff-backup writes characters the target cannot hold as ';' and three digits."""
+    return _QUOTED_CHAR_RE.sub(lambda m: chr(int(m.group(1))), name)
+
+
+def run_lines(
+    runner: Runner, argv: Sequence[str], cancel: CancelToken | None = None
+) -> tuple[ProcessResult, list[str]]:
+    """Run one rdiff-backup command and return its result and every line of its output."""
+    lines: list[str] = []
+    result = runner.run(argv, on_line=lines.append, env=wide_environment(), cancel=cancel)
+    return result, lines
+
+
+def failure_reason(lines: list[str], result: ProcessResult) -> str:
+    """The first ERROR line of a failed command, in words (public name for other modules)."""
+    return _failure_reason(lines, result)
+
+
+def _int_or_none(text: str | None) -> int | None:
+    try:
+        return int(float(text)) if text is not None else None
+    except ValueError:
+        return None

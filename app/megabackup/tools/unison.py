@@ -62,6 +62,7 @@ def sync_argv(
     ignore: Sequence[str] = (),
     keep_both: bool = True,
     fastcheck: bool = True,
+    emptied_on_purpose: bool = False,
 ) -> list[str]:
     argv = [
         program,
@@ -86,6 +87,8 @@ def sync_argv(
         argv += ["-path", folder]
     if keep_both:
         argv += ["-copyonconflict", "-prefer", "newer"]
+    if emptied_on_purpose:  # the person confirmed it; otherwise unison refuses an emptied side
+        argv.append("-confirmbigdel=false")
     return argv
 
 
@@ -251,6 +254,7 @@ class Unison:
         ignore: Sequence[str] = (),
         keep_both: bool = True,
         fastcheck: bool = True,
+        emptied_on_purpose: bool = False,
         cancel: CancelToken | None = None,
         on_line: Callable[[str], None] | None = None,
     ) -> SyncOutcome:
@@ -262,7 +266,9 @@ class Unison:
             if on_line:
                 on_line(line)
 
-        argv = sync_argv(self.program, desktop, server, folders, ignore, keep_both, fastcheck)
+        argv = sync_argv(
+            self.program, desktop, server, folders, ignore, keep_both, fastcheck, emptied_on_purpose
+        )
         result = self.runner.run(
             argv,
             env=environment(self.archive_dir),

@@ -1,0 +1,136 @@
+"""One snapshot step: check the files, make sure a first snapshot fits, run rdiff-backup."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from megabackup.engine.context import HOME_PLACES, StepContext
+from megabackup.engine.results import (
+    CANCELLED,
+    FAILED,
+    NOT_NEEDED,
+    OK,
+    SKIPPED,
+    WARNING,
+    StepResult,
+)
+from megabackup.filecheck import FileCheck, check_tree
+from megabackup.plan import SYNC_HOME, SnapshotStep
+from megabackup.tools import rdiff
+from megabackup.tools.runner import ProcessStartError
+
+_STATUS = {"ok": OK, "repaired": OK, "file-errors": WARNING, "cancelled": CANCELLED}
+
+
+def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
+    if step.unavailable:
+        return StepResult(step.id, step.title, SKIPPED, step.unavailable)
+    if step.after_sync:
+        sync = context.results.get(SYNC_HOME)
+        if sync is None or not sync.succeeded:
+            return StepResult(step.id, step.title, NOT_NEEDED, "the sync did not run")
+        changed = sync.to_desktop if step.place == "desktop home" else sync.to_server
+        if not changed:
+            return StepResult(step.id, step.title, NOT_NEEDED, "the sync changed nothing here")
+    files = None if step.after_sync else _check_files(step, context)
+    no_room = _room_for_first_snapshot(step, files)
+    if no_room:
+        return StepResult(step.id, step.title, FAILED, no_room)
+    try:
+        outcome = context.rdiff.backup(
+            step.source, step.repository, step.folders, step.ignore, cancel=context.cancel
+        )
+    except ProcessStartError as exc:
+        return StepResult(step.id, step.title, FAILED, str(exc))
+    stats = outcome.statistics
+    status = _STATUS.get(outcome.status, FAILED)
+    detail = outcome.message
+    if outcome.disk_full:
+        rolled_back = context.rdiff.recover_full_disk(step.repository)
+        detail = _disk_full(step, files, rolled_back)
+    if status in (OK, WARNING) and stats is not None:
+        counts = (
+            f"{stats.new_files} new, {stats.changed_files} changed, {stats.deleted_files} deleted"
+        )
+        detail = counts + (f"; {detail}" if detail else "")
+        if not step.after_sync:
+            _remember(step, stats.deleted_files, context)
+    return StepResult(
+        step.id,
+        step.title,
+        status,
+        detail,
+        new_files=stats.new_files if stats else 0,
+        changed_files=stats.changed_files if stats else 0,
+        deleted_files=stats.deleted_files if stats else 0,
+        errors=stats.errors if stats else 0,
+        source_files=stats.source_files if stats else 0,
+    )
+
+
+def _check_files(step: SnapshotStep, context: StepContext) -> FileCheck:
+    """One stat walk before snapshot A; what it finds is reported, it never blocks a backup."""
+    limit = context.settings.safety.max_clock_skew_seconds
+    files = check_tree(step.source, step.folders, step.ignore, context.options.clock(), limit)
+    context.checks[step.place] = files
+    for finding in files.findings():
+        context.warn(f"{step.place}: {finding}")
+    return files
+
+
+def _room_for_first_snapshot(step: SnapshotStep, files: FileCheck | None) -> str:
+    """A first snapshot that cannot fit fails before it writes anything."""
+    if files is None or rdiff.inspect(step.repository).exists:
+        return ""
+    free = free_bytes(step.repository)
+    if free is None or free >= files.total_bytes * 1.05:
+        return ""
+    return (
+        f"the {step.target} has {size_text(free)} free, but the first snapshot of the "
+        f"{step.place} needs about {size_text(files.total_bytes)}; nothing was written. "
+        "Make room or use a bigger disk"
+    )
+
+
+def _disk_full(step: SnapshotStep, files: FileCheck | None, rolled_back: bool) -> str:
+    free = free_bytes(step.repository) or 0
+    holds = f"; the {step.place} holds {size_text(files.total_bytes)} in all" if files else ""
+    undone = (
+        "the unfinished snapshot was rolled back"
+        if rolled_back
+        else "the next backup rolls the unfinished one back"
+    )
+    return (
+        f"the {step.target} ({step.repository}) is full ({size_text(free)} free after "
+        f"cleaning up){holds}. The earlier snapshots are intact; {undone}. Make room on the disk"
+    )
+
+
+def _remember(step: SnapshotStep, deleted: int, context: StepContext) -> None:
+    """What the place held, and the deletions that the next sync would pass on."""
+    memory = context.memory
+    memory.remember_contents(step.place, step.source, step.folders)
+    if step.place in HOME_PLACES:
+        memory.pending_deletions[step.place] = memory.pending_deletions.get(step.place, 0) + deleted
+    memory.save()
+
+
+def free_bytes(path: Path) -> int | None:
+    folder = path
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def size_text(count: float) -> str:
+    if count < 1024:
+        return f"{count:.0f} bytes"
+    for unit in ("KB", "MB", "GB", "TB"):
+        count /= 1024
+        if count < 1024 or unit == "TB":
+            break
+    return f"{count:.1f} {unit}"

@@ -1,0 +1,150 @@
+"""The sync step and its gates: both snapshots of this cycle, the clock probe, mass deletions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from megabackup.engine.context import HOME_PLACES, StepContext
+from megabackup.engine.results import (
+    CANCELLED,
+    FAILED,
+    HELD,
+    OK,
+    SKIPPED,
+    WARNING,
+    ConflictResult,
+    StepResult,
+)
+from megabackup.plan import SyncStep
+from megabackup.safety import DeletionCheck, probe_clock
+from megabackup.tools import unison
+from megabackup.tools.runner import ProcessStartError
+
+_STATUS = {"ok": OK, "conflicts": WARNING, "partial": WARNING, "cancelled": CANCELLED}
+
+
+def run_sync(step: SyncStep, context: StepContext) -> StepResult:
+    blocked = _why_blocked(step, context)
+    if blocked is not None:
+        return blocked
+    assert context.unison is not None
+    try:
+        outcome = context.unison.sync(
+            step.desktop,
+            step.server,
+            step.folders,
+            step.ignore,
+            keep_both=step.keep_both,
+            fastcheck=context.options.fastcheck,
+            emptied_on_purpose=context.options.allow_empty,
+            cancel=context.cancel,
+        )
+    except ProcessStartError as exc:
+        return StepResult(step.id, step.title, FAILED, str(exc))
+    report = outcome.report
+    if outcome.status in ("ok", "conflicts", "partial"):
+        for place in HOME_PLACES:  # the deletions are passed on; count afresh from here
+            context.memory.pending_deletions[place] = 0
+        context.memory.save()
+    conflicts = [
+        ConflictResult(c.path, c.resolution, _conflict_detail(c, context), _copies_of(c.path, step))
+        for c in report.conflicts
+    ]
+    status = _STATUS.get(outcome.status, FAILED)
+    deleted = report.deleted_on_server + report.deleted_on_desktop
+    detail = f"{report.to_server} to server, {report.to_desktop} to desktop, {deleted} deleted"
+    if conflicts:
+        detail += f"; {len(conflicts)} conflict(s): " + ", ".join(c.path for c in conflicts[:3])
+    if "emptied" in outcome.message:
+        outcome.message += ". If you emptied it on purpose, run: megabackup run --allow-empty"
+    if outcome.message and status != OK:
+        detail = (
+            outcome.message if status in (FAILED, CANCELLED) else f"{detail}; {outcome.message}"
+        )
+    return StepResult(
+        step.id,
+        step.title,
+        status,
+        detail,
+        to_desktop=report.to_desktop + report.deleted_on_desktop,
+        to_server=report.to_server + report.deleted_on_server,
+        deleted_files=deleted,
+        conflicts=conflicts,
+    )
+
+
+def _why_blocked(step: SyncStep, context: StepContext) -> StepResult | None:
+    """The gates, in order; a StepResult saying why the sync does not run, or None."""
+    missing = [r for r in step.requires if not _succeeded(context, r)]
+    if missing:
+        why = "; ".join(_why_not(context.results.get(r), r) for r in missing)
+        detail = f"not synced, because {why} (nothing is synced without both)"
+        return StepResult(step.id, step.title, SKIPPED, detail)
+    if context.unison is None:
+        return StepResult(step.id, step.title, FAILED, context.unison_problem)
+    limit = context.settings.safety.max_clock_skew_seconds
+    clock = probe_clock(step.server, limit, context.options.clock)
+    if not clock.ok:
+        context.warn(f"clock check: {clock.explain()}")
+        return StepResult(step.id, step.title, SKIPPED, "not synced, because " + clock.explain())
+    held = _too_many_deletions(context)
+    if held:
+        return StepResult(step.id, step.title, HELD, held)
+    return None
+
+
+def _succeeded(context: StepContext, step_id: str) -> bool:
+    result = context.results.get(step_id)
+    return result is not None and result.succeeded
+
+
+def _why_not(result: StepResult | None, step_id: str) -> str:
+    if result is None:
+        return f"{step_id} did not run"
+    state = "failed" if result.status == FAILED else f"was {result.status}"
+    return f"the {result.title} {state}" + (f" ({result.detail})" if result.detail else "")
+
+
+def _too_many_deletions(context: StepContext) -> str:
+    """Why the sync waits for the person's OK, or "" when it may go ahead."""
+    safety = context.settings.safety
+    waiting = []
+    for place, side in HOME_PLACES.items():
+        deleted = context.memory.pending_deletions.get(place, 0)
+        snapshot = context.results.get(f"snapshot-{side}-home")
+        remaining = snapshot.source_files if snapshot else 0
+        check = DeletionCheck(side, deleted, remaining + deleted)
+        if check.too_many(safety.max_deletions, safety.max_deletions_percent):
+            waiting.append(check)
+    if not waiting:
+        return ""
+    if context.options.allow_deletions:
+        for check in waiting:
+            context.log.write(f"allowed by the person: {check.explain()}")
+        return ""
+    context.cycle.deletions_waiting = sum(c.deleted for c in waiting)
+    reasons = "; ".join(c.explain() for c in waiting)
+    return (
+        f"waiting for your OK: {reasons}. If that was you, run: megabackup run --allow-deletions "
+        f'(or choose "Allow {context.cycle.deletions_waiting} deletions and sync" in the tray)'
+    )
+
+
+def _conflict_detail(conflict: unison.Conflict, context: StepContext) -> str:
+    """Say so when one side of a conflict carries an impossible date that may have won it."""
+    for place in HOME_PLACES:
+        files = context.checks.get(place)
+        if files is not None and conflict.path in files.future:
+            return (
+                f"{conflict.detail}; the {place} copy is dated in the future, check which is right"
+            )
+    return conflict.detail
+
+
+def _copies_of(relative: str, step: SyncStep) -> tuple[str, ...]:
+    """Conflict copies unison kept, on either side, for one conflicting path."""
+    parent, _, name = relative.rpartition("/")
+    found: list[Path] = []
+    for root in (step.desktop, step.server):
+        found += unison.conflict_copies(root / parent if parent else root, name)
+    return tuple(str(p) for p in found)

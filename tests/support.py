@@ -1,0 +1,70 @@
+"""Shared helpers for tests that run real cycles on the demo topology."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from megabackup.demo import build_places
+from megabackup.engine import CycleOptions, CycleResult, run_cycle
+from megabackup.locations import AppPaths
+from megabackup.settings import Settings, load
+from megabackup.tools import rdiff
+from megabackup.tools.runner import Runner
+
+
+class Places:
+    """The demo topology under tmp_path, with shortcuts to its folders."""
+
+    def __init__(self, root: Path, conflicts: str = "keep-both") -> None:
+        settings_path = build_places(root)
+        if conflicts != "keep-both":
+            text = settings_path.read_text(encoding="utf-8")
+            settings_path.write_text(
+                text.replace('conflicts = "keep-both"', f'conflicts = "{conflicts}"'),
+                encoding="utf-8",
+            )
+        self.settings: Settings = load(settings_path)
+        self.paths = AppPaths(root / "state")
+        self.desktop = self.settings.desktop.home
+        self.server = self.settings.server.home
+        assert self.settings.server.data is not None and self.settings.external.path is not None
+        self.data = self.settings.server.data
+        self.drive = self.settings.external.path
+        self.desktop_repo = self.settings.desktop.backup / "home"
+
+    def cycle(self, **options: object) -> CycleResult:
+        return run_cycle(self.settings, self.paths, options=CycleOptions(**options))
+
+
+def write(path: Path, text: str, mtime: float | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+
+
+def restore(repository: Path, relative: str, at: str, target: Path) -> str:
+    """Restore one file from a snapshot with rdiff-backup itself and return its text."""
+    argv = [*rdiff.locate(), "--api-version", "201", "restore", "--at", at]
+    subprocess.run(
+        [*argv, str(repository / relative), str(target)], check=True, capture_output=True
+    )
+    return target.read_text(encoding="utf-8")
+
+
+def snapshot_count(repository: Path) -> int:
+    return len(rdiff.Rdiff(Runner(), rdiff.locate()).increments(repository))
+
+
+def tree(*roots: Path) -> dict[str, tuple[int, float]]:
+    """Every file and folder under the roots with size and mtime, to prove nothing was written."""
+    found: dict[str, tuple[int, float]] = {}
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in dirnames + filenames:
+                path = Path(dirpath) / name
+                info = path.lstat()
+                found[str(path)] = (info.st_size, info.st_mtime)
+    return found
