@@ -300,6 +300,8 @@ def _restore_command(command: str, args: argparse.Namespace) -> int:
     if command == "versions":
         found = Backups(settings).versions(args.path)
         print(f"Copies of {found.target.relative} ({found.target.kind}):")
+        if not any(v.kind == "live" for v in found.versions):
+            print("  (not on the desktop or the server now)")
         for version in found.versions:
             print(f"  {version.describe()}")
         for note in found.notes:
