@@ -1,0 +1,161 @@
+"""Verification: check each repository's mirror against the SHA1 sums rdiff-backup recorded.
+
+`rdiff-backup verify REPO` exits 4 and names each damaged file (`Computed SHA1 digest of file
+<path> ... doesn't match`); it exits 8 when some files have no recorded digest. A repository
+whose last backup was interrupted (two current_mirror markers) is not verified: rdiff-backup
+would compare a half-written mirror, and the next backup repairs it anyway.
+
+The scheduled verify (verify.every_days) runs after a cycle, under the cycle's lock; `is_due`
+and the last-run record below tell the caller when.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from megabackup.locations import AppPaths
+from megabackup.tools import rdiff
+from megabackup.tools.runner import CancelToken, Runner
+
+OK, DAMAGED, NEEDS_REPAIR, UNREADABLE, MISSING, CANCELLED = (
+    "ok", "damaged", "needs-repair", "unreadable", "missing", "cancelled"
+)  # fmt: skip
+LAST_RUN_FILE = "verify.json"
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    repository: Path
+    status: str  # ok | damaged | needs-repair | unreadable | missing | cancelled
+    damaged: tuple[str, ...] = ()  # paths relative to the repository
+    unchecked: int = 0  # files without a recorded digest (could not be compared)
+    message: str = ""
+
+    @property
+    def problem(self) -> bool:
+        """Something the person should hear about (a missing repository is not)."""
+        return self.status in (DAMAGED, NEEDS_REPAIR, UNREADABLE)
+
+    def describe(self) -> str:
+        if self.status == OK:
+            extra = f" ({self.unchecked} file(s) carry no checksum)" if self.unchecked else ""
+            return f"{self.repository}: all files verified{extra}"
+        if self.status == DAMAGED:
+            shown = ", ".join(self.damaged[:10]) + (" ..." if len(self.damaged) > 10 else "")
+            return (
+                f"{self.repository}: {len(self.damaged)} damaged file(s): {shown}. Their older "
+                "snapshots may be damaged too; the next backup stores a fresh copy of each "
+                "file that still exists"
+            )
+        return f"{self.repository}: {self.message}"
+
+
+@dataclass
+class VerifySummary:
+    reports: list[VerifyReport] = field(default_factory=list)
+
+    @property
+    def damaged(self) -> list[VerifyReport]:
+        return [r for r in self.reports if r.status == DAMAGED]
+
+    @property
+    def problems(self) -> list[VerifyReport]:
+        return [r for r in self.reports if r.problem]
+
+    def summary(self) -> str:
+        """One line for a notification: what is damaged where, or that all is well."""
+        if not self.problems:
+            checked = sum(r.status == OK for r in self.reports)
+            return f"all {checked} backup(s) verified, no damage found"
+        return "; ".join(r.describe() for r in self.problems)
+
+
+def verify_repository(
+    repository: Path,
+    runner: Runner,
+    prefix: Sequence[str] | None = None,
+    cancel: CancelToken | None = None,
+) -> VerifyReport:
+    """Check one repository's newest mirror; never raises for a bad repository."""
+    state = rdiff.inspect(repository)
+    if not state.exists:
+        if repository.exists() and any(repository.iterdir()):
+            return VerifyReport(repository, UNREADABLE, message="holds no rdiff-backup data")
+        return VerifyReport(repository, MISSING, message="no snapshot taken yet")
+    if state.interrupted_first_backup:
+        return VerifyReport(
+            repository, NEEDS_REPAIR, message="its first backup was interrupted; the next "
+            "backup starts it over"
+        )  # fmt: skip
+    if state.interrupted_backup:
+        return VerifyReport(
+            repository, NEEDS_REPAIR, message="its last backup was interrupted and must be "
+            "rolled back before it can be verified; the next backup does that"
+        )  # fmt: skip
+    try:
+        argv = rdiff.verify_argv(prefix or rdiff.locate(), repository)
+    except rdiff.RdiffMissing as exc:
+        return VerifyReport(repository, UNREADABLE, message=str(exc))
+    result, lines = rdiff.run_lines(runner, argv, cancel)
+    if result.cancelled:
+        return VerifyReport(repository, CANCELLED, message="cancelled")
+    damaged = tuple(rdiff.parse_damaged_files(lines))
+    unchecked = rdiff.parse_unhashed_count(lines)
+    code = result.returncode
+    if damaged:
+        return VerifyReport(repository, DAMAGED, damaged, unchecked)
+    if code < 0 or code > 15 or code & (rdiff.ERROR | rdiff.FILE_ERROR):
+        reason = rdiff.failure_reason(lines, result)
+        return VerifyReport(repository, UNREADABLE, message=f"could not be verified: {reason}")
+    return VerifyReport(repository, OK, unchecked=unchecked)
+
+
+def verify_all(
+    repositories: Sequence[Path],
+    runner: Runner,
+    prefix: Sequence[str] | None = None,
+    cancel: CancelToken | None = None,
+) -> VerifySummary:
+    summary = VerifySummary()
+    for repository in repositories:
+        if cancel is not None and cancel.cancelled:
+            break
+        summary.reports.append(verify_repository(repository, runner, prefix, cancel))
+    return summary
+
+
+# ---------------------------------------------------------------------------
+# When the scheduled verify is due
+
+
+def is_due(last_run: float | None, now: float, every_days: float) -> bool:
+    """every_days 0 turns the scheduled verify off; a clock set back makes it due again."""
+    if every_days <= 0:
+        return False
+    if last_run is None or last_run > now:
+        return True
+    return now - last_run >= every_days * DAY
+
+
+def last_run(paths: AppPaths) -> float | None:
+    try:
+        data = json.loads((paths.root / LAST_RUN_FILE).read_text(encoding="utf-8"))
+        return float(data["last_run"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def record_run(paths: AppPaths, when: float | None = None, clock: Callable[[], float] = time.time):
+    """Remember when a verify finished (written whole or not at all)."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    target = paths.root / LAST_RUN_FILE
+    temporary = target.with_name(target.name + ".tmp")
+    moment = clock() if when is None else when
+    temporary.write_text(json.dumps({"last_run": moment}) + "\n", encoding="utf-8")
+    os.replace(temporary, target)
