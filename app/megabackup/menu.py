@@ -1,0 +1,188 @@
+"""The tray's menu and status line as plain data, built from the worker's latest snapshot.
+
+Pure functions, no pystray: the tests check every state without a display, and tray.py turns
+the items into pystray menu items. Actions are short strings; `command_for` maps the ones that
+concern the worker to its commands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from dataclasses import dataclass
+
+from megabackup.engine.status import describe_age
+from megabackup.icons import IconState
+from megabackup.notify import TOOLTIP_LIMIT, clip
+from megabackup.scheduler import pause_end
+from megabackup.worker import BackupNow, Cancel, Command, Pause, Quit, Resume, Snapshot
+
+PAUSE_CHOICES = (
+    ("30 minutes", "30m"),
+    ("1 hour", "1h"),
+    ("4 hours", "4h"),
+    ("Until tomorrow", "tomorrow"),
+    ("Until I resume", "forever"),
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    action: str = ""  # "" for the status line and for a submenu's parent
+    enabled: bool = True
+    checked: bool | None = None  # None: not a checkable item
+    default: bool = False
+    submenu: tuple[Item, ...] = ()
+
+
+SEPARATOR = Item("-", enabled=False)
+
+
+@dataclass(frozen=True)
+class View:
+    state: IconState
+    line: str
+    progress: float | None = None  # 0..1 while a cycle runs
+
+    @property
+    def tooltip(self) -> str:
+        return clip(self.line, TOOLTIP_LIMIT)
+
+
+def view(snapshot: Snapshot) -> View:
+    """The icon state and the status line: the first thing that needs the person wins."""
+    now = snapshot.taken
+    if snapshot.stopped and snapshot.quitting:
+        return View(IconState.PAUSED, "MegaBackup has stopped")
+    if snapshot.stopped:
+        return View(IconState.ERROR, "MegaBackup stopped working; see the log and start it again")
+    if snapshot.running:
+        return _running(snapshot)
+    if not snapshot.settings_usable:
+        return View(IconState.ERROR, f"Settings need fixing: {snapshot.settings_problem}")
+    if snapshot.paused:
+        until = snapshot.paused_until
+        text = "you resume" if until is None else clock_text(until, now)
+        return View(IconState.PAUSED, f"Paused until {text}")
+    if snapshot.busy_elsewhere:
+        return View(IconState.RUNNING, "A backup started elsewhere is running")
+    retry = _next_try(snapshot)
+    if snapshot.last_outcome in ("failed", "interrupted"):
+        why = _strip(snapshot.last_summary) or f"the last backup {snapshot.last_outcome}"
+        return View(IconState.ERROR, _capital(why) + retry)
+    if snapshot.settings_problem:
+        line = f"Settings have a problem (the last good ones are used): {snapshot.settings_problem}"
+        return View(IconState.WARNING, line)
+    if snapshot.open_conflicts:
+        count = snapshot.open_conflicts
+        return View(IconState.WARNING, f"{count} conflict{'s' if count != 1 else ''} need a look")
+    if snapshot.overdue:
+        place, days = snapshot.overdue[0]
+        return View(IconState.OVERDUE, f"No good snapshot of {place} for {days} days")
+    if snapshot.last_finished is None:
+        first = snapshot.next_due
+        when = f"; the first one starts at {clock_text(first.at, now)}" if first else ""
+        return View(IconState.OVERDUE, f"No backup yet{when}")
+    age = describe_age(max(0.0, now - snapshot.last_finished))
+    if snapshot.last_outcome == "warning":
+        return View(IconState.WARNING, f"Last backup {age}: {_strip(snapshot.last_summary)}{retry}")
+    if snapshot.last_outcome == "cancelled":
+        return View(IconState.WARNING, f"The last backup was cancelled ({age}){_next(snapshot)}")
+    return View(IconState.OK, f"Last backup {age}, all good")
+
+
+def _running(snapshot: Snapshot) -> View:
+    progress = snapshot.progress
+    if snapshot.cancelling:
+        return View(IconState.RUNNING, "Cancelling the backup\u2026")
+    if progress is None or progress.index == 0:
+        return View(IconState.RUNNING, "Backing up: checking the places", 0.0)
+    fraction = (progress.index - 1) / progress.total if progress.total else None
+    line = f"Backing up: step {progress.index} of {progress.total}, {progress.title}"
+    return View(IconState.RUNNING, line, fraction)
+
+
+def _next_try(snapshot: Snapshot) -> str:
+    due = snapshot.next_due
+    if due is None or not snapshot.retrying:
+        return ""
+    return f"; trying again at {clock_text(due.at, snapshot.taken)}"
+
+
+def _next(snapshot: Snapshot) -> str:
+    due = snapshot.next_due
+    return f"; next at {clock_text(due.at, snapshot.taken)}" if due else ""
+
+
+def _strip(summary: str) -> str:
+    """The engine's one-line summary without the lead-in the status line does not need."""
+    for lead in ("Stopped before writing anything: ", "Done with warnings: "):
+        if summary.startswith(lead):
+            return summary[len(lead) :]
+    return summary
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def clock_text(when: float, now: float) -> str:
+    """'15:30' today, 'Tue 08:00' within a week, else the date."""
+    moment, today = dt.datetime.fromtimestamp(when), dt.datetime.fromtimestamp(now)
+    if moment.date() == today.date():
+        return moment.strftime("%H:%M")
+    if abs((moment.date() - today.date()).days) < 7:
+        return moment.strftime("%a %H:%M")
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def autostart_label(platform: str = sys.platform) -> str:
+    return "Start with Windows" if platform == "win32" else "Start at login"
+
+
+def build(
+    snapshot: Snapshot,
+    *,
+    autostart: bool | None,
+    platform: str = sys.platform,
+) -> tuple[Item, ...]:
+    """The menu, in the documented order. `autostart` None: not supported here (item hidden)."""
+    items = [Item(view(snapshot).line, enabled=False), SEPARATOR]
+    if snapshot.running:
+        cancel_text = "Cancelling\u2026" if snapshot.cancelling else "Cancel backup"
+        items.append(Item(cancel_text, "cancel", enabled=not snapshot.cancelling))
+    else:
+        items.append(
+            Item("Back up now", "backup", enabled=not snapshot.busy_elsewhere, default=True)
+        )
+    if snapshot.paused:
+        items.append(Item("Resume", "resume"))
+    else:
+        submenu = tuple(Item(text, f"pause:{choice}") for text, choice in PAUSE_CHOICES)
+        items.append(Item("Pause", submenu=submenu))
+    items += [
+        SEPARATOR,
+        Item("Open last log", "open-log", enabled=snapshot.last_log is not None),
+        Item("Open settings", "open-settings"),
+    ]
+    if autostart is not None:
+        items.append(Item(autostart_label(platform), "autostart", checked=autostart))
+    items += [SEPARATOR, Item("Quit", "quit")]
+    return tuple(items)
+
+
+def command_for(action: str, now: float) -> Command | None:
+    """The worker command for a menu action; None for the actions the tray does itself."""
+    if action == "backup":
+        return BackupNow()
+    if action == "cancel":
+        return Cancel()
+    if action == "resume":
+        return Resume()
+    if action == "quit":
+        return Quit()
+    if action.startswith("pause:"):
+        choice = action.split(":", 1)[1]
+        return Pause(None if choice == "forever" else pause_end(choice, now))
+    return None

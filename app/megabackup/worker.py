@@ -1,0 +1,414 @@
+"""The tray's worker: one thread that owns all state; commands in, status snapshots out.
+
+The tray only enqueues commands and draws the snapshots it is given. The worker decides when a
+cycle runs (the schedule, the pause, "back up now"), runs it, notifies, and publishes an
+immutable `Snapshot` after every change. The engine is synchronous, so each cycle runs on a
+short-lived helper thread whose events come back through the same queue: the worker itself
+never blocks, and a pause or cancel shows within a second even in a long step. Cancel and quit
+also trip the cycle's CancelToken at once, which ends the tools' process trees.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from megabackup.engine import CycleBusy, CycleEvent, CycleOptions, CycleResult, run_cycle
+from megabackup.engine.status import Status, read_status
+from megabackup.locations import AppPaths
+from megabackup.notify import Notice, Repeats, cycle_notice, overdue_places, settings_notice
+from megabackup.runlog import newest_log
+from megabackup.scheduler import Due, PauseState, Scheduler
+from megabackup.settings import Settings, SettingsError, load
+from megabackup.tools.runner import CancelToken
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 20.0  # the longest wait between looks at the clock (ages, sleep, settings file)
+
+
+# ---- commands (what the tray may ask) -------------------------------------------------------
+@dataclass(frozen=True)
+class BackupNow:
+    trigger: str = "manual"
+
+
+@dataclass(frozen=True)
+class Cancel:
+    pass
+
+
+@dataclass(frozen=True)
+class Pause:
+    until: float | None  # None: until the person resumes
+
+
+@dataclass(frozen=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True)
+class ReloadSettings:
+    pass
+
+
+@dataclass(frozen=True)
+class Quit:
+    pass
+
+
+Command = BackupNow | Cancel | Pause | Resume | ReloadSettings | Quit
+
+
+@dataclass(frozen=True)
+class _Event:  # from the cycle thread
+    event: CycleEvent
+
+
+@dataclass(frozen=True)
+class _Done:  # from the cycle thread
+    result: CycleResult | None
+    error: str = ""
+
+
+# ---- what the tray shows ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Progress:
+    index: int
+    total: int
+    title: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the menu, icon and tooltip need, as plain facts taken at `taken`."""
+
+    taken: float
+    running: bool = False
+    cancelling: bool = False
+    progress: Progress | None = None
+    paused: bool = False
+    paused_until: float | None = None
+    last_finished: float | None = None
+    last_outcome: str = ""  # ok | warning | failed | cancelled | interrupted | "" (never ran)
+    last_summary: str = ""
+    open_conflicts: int = 0
+    overdue: tuple[tuple[str, int], ...] = ()
+    next_due: Due | None = None
+    retrying: bool = False
+    settings_problem: str = ""  # first line of what is wrong with the settings file
+    settings_usable: bool = True  # False when no good settings were ever loaded
+    busy_elsewhere: bool = False  # a `megabackup run` from the command line holds the lock
+    last_log: Path | None = None
+    quitting: bool = False
+    stopped: bool = False  # the worker has ended (after Quit, or by a bug)
+
+
+Publish = Callable[[Snapshot], None]
+Notify = Callable[[Notice], object]
+
+
+class Worker:
+    def __init__(
+        self,
+        settings_path: Path,
+        paths: AppPaths,
+        *,
+        publish: Publish | None = None,
+        notify: Notify | None = None,
+        options: CycleOptions | None = None,
+        clock: Callable[[], float] = time.time,
+        schedule: bool = True,
+        settle_seconds: float | None = None,
+        tick_seconds: float = TICK_SECONDS,
+    ) -> None:
+        self.settings_path = settings_path
+        self.paths = paths
+        self.publish: Publish = publish or (lambda snapshot: None)  # the tray connects later
+        self._notify = notify or (lambda notice: None)
+        self._options = options or CycleOptions()
+        self._clock = clock
+        self._schedule = schedule
+        self._tick = tick_seconds
+        self._queue: queue.Queue[Command | _Event | _Done] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="megabackup-worker", daemon=True)
+        self._lock = threading.Lock()  # guards the token and the snapshot between threads
+        self._token: CancelToken | None = None
+        self._cycle: threading.Thread | None = None
+        self._trigger = ""
+        self._progress: Progress | None = None
+        self._cancelling = False
+        self._quitting = False
+        self._settings: Settings | None = None
+        self._settings_problem = ""
+        self._settings_stamp: tuple[int, int] | None = None
+        self._repeats = Repeats()
+        self._busy_elsewhere = False
+        self._history: Status | None = None
+        self._last_emit = 0.0
+        now = clock()
+        kwargs = {} if settle_seconds is None else {"settle": settle_seconds}
+        self.scheduler = Scheduler(paths.state, now, **kwargs)
+        self._snapshot = Snapshot(taken=now)
+        self.results: list[CycleResult] = []  # this session's cycles, newest last (for tests, logs)
+
+    # ---- called from any thread ----
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, command: Command) -> None:
+        """Never blocks. Cancel and quit also stop a running cycle's tools straight away."""
+        if isinstance(command, (Cancel, Quit)):
+            with self._lock:
+                if self._token is not None:
+                    self._token.cancel()
+        self._queue.put(command)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return self._snapshot
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker to end (after Quit); True if it did."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # ---- the worker thread ----
+    def _loop(self) -> None:
+        try:
+            self._load_settings(announce=True)
+            self._refresh_history()
+            self._emit()
+            while True:
+                wait = self._wait_seconds()
+                try:
+                    message = self._queue.get(timeout=wait)
+                except queue.Empty:
+                    message = None
+                if message is not None:
+                    self._handle(message)
+                if self._quitting and self._cycle is None:
+                    break
+                self._on_tick(wait)
+        except Exception:  # a bug: say it in the log and in the tray, not silently
+            log.exception("the worker stopped")
+            raise
+        finally:
+            with self._lock:
+                self._snapshot = dataclasses.replace(self._snapshot, stopped=True)
+            self.publish(self._snapshot)
+
+    def _wait_seconds(self) -> float:
+        wait = self._tick
+        due = self._due()
+        if due is not None and self._cycle is None:
+            wait = min(wait, max(0.0, due.at - self._clock()))
+        return max(0.05, wait)
+
+    def _due(self) -> Due | None:
+        if not self._schedule or self._settings is None:
+            return None
+        return self.scheduler.due(self._settings.schedule.every_hours, self._clock())
+
+    def _on_tick(self, asked: float) -> None:
+        now = self._clock()
+        if self.scheduler.tick(now, asked):
+            log.info("the clock jumped or the machine slept; an overdue backup waits to settle")
+        self._reload_if_changed()
+        due = self._due()
+        if due is not None and due.at <= now and self._cycle is None and not self._quitting:
+            self._start_cycle(due.reason)
+        self._emit()
+
+    def _handle(self, message: Command | _Event | _Done) -> None:
+        if isinstance(message, BackupNow):
+            if self._cycle is None and not self._quitting:
+                self._start_cycle(message.trigger)
+        elif isinstance(message, Cancel):
+            if self._cycle is not None:
+                self._cancelling = True
+        elif isinstance(message, Pause):
+            self.scheduler.set_pause(PauseState(True, message.until))
+        elif isinstance(message, Resume):
+            self.scheduler.set_pause(PauseState())
+        elif isinstance(message, ReloadSettings):
+            self._load_settings(announce=True)
+        elif isinstance(message, Quit):
+            self._quitting = True
+            self._cancelling = self._cycle is not None
+        elif isinstance(message, _Event):
+            self._on_event(message.event)
+        elif isinstance(message, _Done):
+            self._on_done(message)
+        self._emit()
+
+    # ---- settings ----
+    def _load_settings(self, *, announce: bool) -> None:
+        """Load the file; on a problem keep the last good settings and say what is wrong."""
+        self._settings_stamp = _stamp(self.settings_path)
+        try:
+            self._settings = load(self.settings_path)
+            self._settings_problem = ""
+        except SettingsError as exc:
+            problem = str(exc.problems[0]) if exc.problems else str(exc)
+            if announce or problem != self._settings_problem:
+                self._notify(settings_notice(exc))
+            self._settings_problem = problem
+            log.warning("settings: %s", exc)
+
+    def _reload_if_changed(self) -> None:
+        if _stamp(self.settings_path) != self._settings_stamp:
+            self._load_settings(announce=True)
+
+    # ---- cycles ----
+    def _start_cycle(self, trigger: str) -> None:
+        self._reload_if_changed()  # changes to the settings apply from the next cycle
+        if self._settings is None:  # never loaded good settings: nothing to back up with
+            why = f"The settings have a problem: {self._settings_problem}."
+            self._notify(Notice("Backup cannot run", why, "settings"))
+            return
+        token = CancelToken()
+        with self._lock:
+            self._token = token
+        self._trigger, self._progress, self._cancelling = trigger, None, False
+        options = dataclasses.replace(self._options, trigger=_trigger_name(trigger))
+        self._cycle = threading.Thread(
+            target=self._cycle_body,
+            args=(self._settings, token, options),
+            name="megabackup-cycle",
+            daemon=True,
+        )
+        self._cycle.start()
+
+    def _cycle_body(self, settings: Settings, token: CancelToken, options: CycleOptions) -> None:
+        try:
+            result = run_cycle(
+                settings,
+                self.paths,
+                events=lambda event: self._queue.put(_Event(event)),
+                cancel=token,
+                options=options,
+            )
+        except CycleBusy as exc:
+            self._queue.put(_Done(None, str(exc)))
+        except Exception as exc:  # the engine recorded it in the history; report it here
+            log.exception("the cycle stopped with an error")
+            self._queue.put(_Done(None, f"internal error: {exc!r}"))
+        else:
+            self._queue.put(_Done(result))
+
+    def _on_event(self, event: CycleEvent) -> None:
+        if event.kind == "step-started":
+            self._progress = Progress(event.index, event.total, event.title)
+        elif event.kind == "started":
+            self._progress = Progress(0, event.total, "checking the places")
+
+    def _on_done(self, done: _Done) -> None:
+        if self._cycle is not None:
+            self._cycle.join()
+        self._cycle = None
+        with self._lock:
+            self._token = None
+        asked = self._trigger == "manual"
+        now = self._clock()
+        result = done.result
+        self._busy_elsewhere = result is None and "already running" in done.error
+        if result is None:
+            log.warning("cycle did not run: %s", done.error)
+            self.scheduler.record(now, needs_retry=True)  # busy elsewhere too: look again soon
+            if not self._busy_elsewhere:
+                self._send(Notice("Backup failed", done.error, "failed"), now, asked)
+            self._refresh_history()
+            return
+        self.results.append(result)
+        self.scheduler.record(result.finished, needs_retry=_needs_retry(result))
+        status = self._refresh_history()
+        assert self._settings is not None
+        overdue = overdue_places(status.places, now, self._settings.notifications.overdue_days)
+        notice = cycle_notice(
+            result, on_success=self._settings.notifications.on_success, overdue=overdue
+        )
+        if notice is not None and not (self._quitting and result.outcome == "cancelled"):
+            self._send(notice, now, asked)
+
+    def _send(self, notice: Notice, now: float, asked: bool) -> None:
+        if self._repeats.allow(notice, now, asked=asked):
+            self._notify(notice)
+
+    # ---- status ----
+    def _refresh_history(self) -> Status:
+        wanted = None
+        if self._settings is not None and self._settings.server.data is None:
+            wanted = ("desktop home", "server home")
+        status = read_status(self.paths, wanted)
+        self._history = status
+        run = status.last_run
+        if run is not None and self.scheduler.last_finished is None:
+            # first look at the history after start-up: the schedule continues from it
+            self.scheduler.record(run.finished or run.started, run.outcome == "failed")
+        return status
+
+    def _emit(self) -> None:
+        now = self._clock()
+        status = self._history
+        run = status.last_run if status else None
+        days = self._settings.notifications.overdue_days if self._settings else 7
+        overdue = overdue_places(status.places, now, days) if status else ()
+        pause = self.scheduler.pause
+        snapshot = Snapshot(
+            taken=now,
+            running=self._cycle is not None,
+            cancelling=self._cancelling,
+            progress=self._progress if self._cycle is not None else None,
+            paused=pause.active(now),
+            paused_until=pause.until if pause.active(now) else None,
+            last_finished=(run.finished or run.started) if run else None,
+            last_outcome=run.outcome if run else "",
+            last_summary=run.summary if run else "",
+            open_conflicts=len(status.open_conflicts) if status else 0,
+            overdue=tuple((p.place, p.days) for p in overdue),
+            next_due=self._due() if self._cycle is None else None,
+            retrying=self.scheduler.failures > 0,
+            settings_problem=self._settings_problem,
+            settings_usable=self._settings is not None,
+            busy_elsewhere=self._busy_elsewhere,
+            last_log=newest_log(self.paths.logs),
+            quitting=self._quitting,
+        )
+        with self._lock:
+            changed = dataclasses.replace(snapshot, taken=0) != dataclasses.replace(
+                self._snapshot, taken=0
+            )
+            self._snapshot = snapshot
+        if changed or now - self._last_emit >= 60:  # ages ("2 hours ago") move once a minute
+            self._last_emit = now
+            self.publish(snapshot)
+
+
+def _needs_retry(result: CycleResult) -> bool:
+    """A place could not be reached (or a step failed): try again soon, not in every_hours."""
+    return result.outcome == "failed" or any(s.status == "skipped" for s in result.steps)
+
+
+def _trigger_name(trigger: str) -> str:
+    return {"manual": "tray", "first": "schedule", "scheduled": "schedule"}.get(trigger, trigger)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size)

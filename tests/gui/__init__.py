@@ -1,0 +1,1 @@
+"""The real-window tray test and its helpers."""
