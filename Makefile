@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := unison librsync-dev build-essential python3-venv python3-dev \
+APT_PACKAGES := unison librsync-dev build-essential python3-venv python3-dev python3-tk \
 	xvfb trayer imagemagick x11-utils xdotool dbus libnotify-bin faketime \
 	dunst fonts-dejavu-core pkg-config libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 \
 	gir1.2-ayatanaappindicator3-0.1

@@ -263,6 +263,7 @@ class Backups:
         )
 
     def versions_of(self, target: Target) -> VersionList:
+        target = _normalised(target)
         result = VersionList(target, [])
         for where, root in self.live_roots(target.kind):
             live = root / target.relative
@@ -402,6 +403,7 @@ class Backups:
         self, target: Target, version: Version, to: Path | None = None
     ) -> RestoreResult:
         """Restore one snapshot version (from versions_of) without overwriting anything."""
+        target = _normalised(target)
         if not version.restorable or version.repository is None:
             raise RestoreError(f"the {version.kind} on the {version.where} is not a snapshot")
         folder = to if to is not None else self.default_folder(target, version.time)
@@ -556,6 +558,10 @@ def _checked_relative(relative: str, given: str) -> str:
     if not parts:
         raise RestoreError(f"{given} is a whole place; name a file or folder inside it", usage=True)
     return "/".join(parts)
+
+
+def _normalised(target: Target) -> Target:
+    return Target(target.kind, _checked_relative(target.relative, target.relative))
 
 
 def _state_at(entries: list[rdiff.IncrementEntry], moment: float) -> str | None:

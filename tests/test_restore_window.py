@@ -1,0 +1,221 @@
+"""The restore window: its model headless, and the real Tk window in Xvfb, clicked with xdotool."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from megabackup.restore import Backups
+from megabackup.restore_window import RestoreModel, RestoreWindow
+from support import write
+from test_restore import DAY, NOW, World
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    """letter: two versions; notes.txt deleted since; a conflict copy beside the budget."""
+    world = World(tmp_path)
+    documents = world.desktop / "Documents"
+    world.snap_desktop(NOW - 3 * DAY)
+    for home in (world.desktop, world.server):  # edited, and synced to the server
+        write(home / "Documents" / "letter to Sam.txt", "Dear Sam,\nSee you on Monday.\n",
+              NOW - 2 * DAY - 60)  # fmt: skip
+    (documents / "notes.txt").unlink()
+    world.snap_desktop(NOW - 2 * DAY)
+    world.snap_server(NOW - DAY)
+    write(world.server / "Documents" / "budget (conflict_on_2026-11-29).csv", "old\n")
+    return world
+
+
+class Opened:
+    def __init__(self) -> None:
+        self.folders: list[Path] = []
+
+    def __call__(self, folder: Path) -> None:
+        self.folders.append(folder)
+
+
+def model_for(world: World, opener: Opened | None = None) -> RestoreModel:
+    return RestoreModel(Backups(world.settings, clock=lambda: NOW), opener or Opened())
+
+
+def test_browsing_shows_live_and_deleted_names(world: World) -> None:
+    model = model_for(world)
+    assert [k for k, _label in model.kinds()] == ["home", "data"]
+    assert ("Documents/", "") in model.entry_rows()
+
+    model.enter("Documents/")
+
+    assert model.location() == "Home folders / Documents"
+    rows = dict(model.entry_rows())
+    assert rows["notes.txt"] == "deleted", "only in the backup now"
+    assert rows["letter to Sam.txt"] == "" and rows["budget.csv"] == ""
+    assert not any(name.startswith(".megabackup") for name in rows)
+    model.up()
+    assert model.folder == "" and model.location() == "Home folders"
+
+
+def test_selecting_a_file_lists_its_versions_newest_snapshot_chosen(world: World) -> None:
+    model = model_for(world)
+    model.enter("Documents/")
+
+    model.select("letter to Sam.txt")
+
+    rows = model.version_rows()
+    assert [(r.where, r.note) for r in rows] == [
+        ("Desktop", "live (in place now)"),
+        ("Server", "live (in place now)"),
+        ("Desktop backup", "newest snapshot"),
+        ("Desktop backup", "snapshot"),
+        ("External drive", "newest snapshot"),
+    ]
+    assert all(r.size.endswith("bytes") for r in rows), "every copy has its size"
+    assert model.version is not None and model.version.newest
+    assert model.can_restore
+    assert model.destination_text().startswith("Documents/Restored ")
+
+    model.select_version(0)  # the live copy: nothing to restore
+    assert not model.can_restore and "in place now" in model.status
+    model.select_version(3)
+    assert model.can_restore and model.version is not None and not model.version.newest
+
+
+def test_restoring_an_older_version_and_opening_its_folder(world: World) -> None:
+    opened = Opened()
+    model = model_for(world, opened)
+    model.enter("Documents/")
+    model.select("letter to Sam.txt")
+    model.select_version(3)  # the older desktop snapshot
+
+    result = model.restore()
+
+    assert result is not None and result.path.read_text() == "Dear Sam,\nSee you soon.\n"
+    assert model.status.endswith(f", to:\n{result.path}") and not model.problem
+    model.open_result_folder()
+    assert opened.folders == [result.folder]
+
+
+def test_a_deleted_file_and_a_failed_restore_are_plain_status_lines(world: World) -> None:
+    model = model_for(world)
+    model.enter("Documents/")
+    model.select("notes.txt")
+    assert [r.where for r in model.version_rows()] == ["Desktop backup"]
+
+    blocker = world.root / "a file"
+    blocker.write_text("not a folder")
+    model.destination = blocker / "inside"
+    assert model.restore() is None
+    assert model.problem and model.status.startswith("Not restored: cannot write to")
+
+    model.destination = None
+    result = model.restore()
+    assert result is not None and result.path.read_text() == "Shopping list: milk, bread.\n"
+
+
+def test_a_file_in_no_snapshot_says_so(world: World) -> None:
+    write(world.desktop / "Documents" / "brand new.txt", "new\n")
+    model = model_for(world)
+    model.enter("Documents/")
+
+    model.select("brand new.txt")
+
+    assert not model.can_restore and "in no snapshot yet" in model.status
+    assert model.restore() is None
+
+
+# --- the real window in Xvfb -----------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def xvfb(tmp_path: Path) -> Iterator[str]:
+    """A private X server on a free display number (Xvfb picks it and tells us)."""
+    missing = [tool for tool in ("Xvfb", "xdotool", "import") if shutil.which(tool) is None]
+    if missing:
+        message = f"{', '.join(missing)} not installed (make system-packages installs them)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    read, write_end = os.pipe()
+    log = (tmp_path / "xvfb.log").open("wb")
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "940x540x24", "-nolisten", "tcp"],
+        pass_fds=(write_end,),
+        stdout=log,
+        stderr=log,
+    )
+    os.close(write_end)
+    try:
+        with os.fdopen(read) as stream:
+            number = stream.readline().strip()
+        assert number.isdigit(), f"Xvfb did not start; see {tmp_path / 'xvfb.log'}"
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def click(display: str, window: RestoreWindow, x: int, y: int) -> None:
+    """A real mouse click at screen coordinates, then let Tk handle it."""
+    env = dict(os.environ, DISPLAY=display)
+    subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], env=env, check=True)
+    pump(window)
+
+
+def pump(window: RestoreWindow, seconds: float = 0.4) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        window.root.update()
+        time.sleep(0.02)
+
+
+def click_row(display: str, window: RestoreWindow, tree, item: str) -> None:
+    x, y, _w, h = tree.bbox(item)
+    click(display, window, tree.winfo_rootx() + x + 20, tree.winfo_rooty() + y + h // 2)
+
+
+def click_widget(display: str, window: RestoreWindow, widget) -> None:
+    x = widget.winfo_rootx() + widget.winfo_width() // 2
+    click(display, window, x, widget.winfo_rooty() + widget.winfo_height() // 2)
+
+
+def test_the_window_restores_a_version_and_opens_its_folder(world: World, tmp_path: Path) -> None:
+    opened = Opened()
+    model = model_for(world, opened)
+    model.enter("Documents/")
+    with xvfb(tmp_path) as display:
+        window = RestoreWindow(model, screen=display)
+        try:
+            window.root.geometry("+0+0")
+            pump(window, 1.0)
+
+            click_row(display, window, window.files, "letter to Sam.txt")
+            assert model.selected is not None and model.selected.name == "letter to Sam.txt"
+            assert len(window.table.get_children()) == 5
+            click_row(display, window, window.table, "3")  # the older desktop snapshot
+            assert window.table.selection() == ("3",) and model.can_restore
+            click_widget(display, window, window.restore_button)
+
+            assert model.result is not None, model.status
+            assert model.result.path.read_text() == "Dear Sam,\nSee you soon.\n"
+            assert window.status.cget("text") == model.status
+            assert str(model.result.path) in model.status
+            click_widget(display, window, window.open_button)
+            assert opened.folders == [model.result.folder]
+
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot = ARTIFACTS / "restore-window.png"
+            env = dict(os.environ, DISPLAY=display)
+            subprocess.run(["import", "-window", "root", str(shot)], env=env, check=True)
+            assert shot.stat().st_size > 10_000
+        finally:
+            window.close()
