@@ -703,11 +703,13 @@ def _move_no_overwrite(source: Path, target: Path) -> None:
             raise FileExistsError(errno.EEXIST, "exists", str(target))
         source.rename(target)  # same folder tree, so a rename; Windows never overwrites
         return
+    # A hard link fails if target exists (a rename on POSIX would replace it).
+    options = {"follow_symlinks": False} if os.link in os.supports_follow_symlinks else {}
     try:
-        os.link(source, target, follow_symlinks=False)  # fails if target exists (rename would not)
+        os.link(source, target, **options)
     except FileExistsError:
         raise
-    except OSError:  # no hard links on this file system (FAT, some shares)
+    except (OSError, NotImplementedError):  # no hard links here (FAT, some shares)
         if os.path.lexists(target):
             raise FileExistsError(errno.EEXIST, "exists", str(target)) from None
         source.rename(target)

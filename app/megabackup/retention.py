@@ -120,13 +120,19 @@ def apply(
     cancel: CancelToken | None = None,
 ) -> RetentionReport:
     """Apply both rules to the repositories that exist; missing ones are skipped silently."""
-    pruner = _Pruner(runner, tuple(prefix or rdiff.locate(settings.tools.rdiff_backup)), cancel)
     keep_days = settings.retention.keep_days
     min_free = settings.retention.min_free_percent
     report = RetentionReport()
     present = [Path(r) for r in repositories if (Path(r) / rdiff.DATA_DIR).is_dir()]
     by_path = {r: RepositoryRetention(r) for r in present}
     report.repositories = list(by_path.values())
+    try:
+        prefix = tuple(prefix or rdiff.locate(settings.tools.rdiff_backup))
+    except rdiff.RdiffMissing as exc:
+        for record in report.repositories:
+            record.problem = str(exc)
+        return report
+    pruner = _Pruner(runner, prefix, cancel)
     disks = _group_by_disk(present)
     free_before = {key: disk_usage(group[0]).free for key, group in disks.items()}
 
