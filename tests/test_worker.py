@@ -1,0 +1,283 @@
+"""The worker against the real engine on the demo places: back up, cancel, pause, quit, reload."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from megabackup.demo import build_places
+from megabackup.engine import CycleOptions, run_cycle
+from megabackup.engine.status import read_status
+from megabackup.locations import AppPaths
+from megabackup.notify import Notice
+from megabackup.settings import load
+from megabackup.worker import (
+    BackupNow,
+    Cancel,
+    Pause,
+    Quit,
+    ReloadSettings,
+    Resume,
+    Snapshot,
+    Worker,
+)
+
+pytestmark = pytest.mark.timeout(120)
+
+
+class Recorder:
+    """Collects what the worker publishes and notifies, and waits for a condition on it."""
+
+    def __init__(self) -> None:
+        self.snapshots: list[Snapshot] = []
+        self.notices: list[Notice] = []
+        self._changed = threading.Condition()
+
+    def publish(self, snapshot: Snapshot) -> None:
+        with self._changed:
+            self.snapshots.append(snapshot)
+            self._changed.notify_all()
+
+    def notify(self, notice: Notice) -> None:
+        with self._changed:
+            self.notices.append(notice)
+            self._changed.notify_all()
+
+    def wait(self, what: str, check: Callable[[], object], timeout: float = 60) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: bool(check()), timeout):
+                raise AssertionError(f"timed out waiting for {what}; last: {self.last}")
+
+    @property
+    def last(self) -> Snapshot | None:
+        return self.snapshots[-1] if self.snapshots else None
+
+
+class Setup:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.settings = build_places(root / "places")
+        self.paths = AppPaths(root / "state")
+        self.recorder = Recorder()
+        self.workers: list[Worker] = []
+
+    def worker(self, **kwargs) -> Worker:
+        kwargs.setdefault("schedule", False)
+        worker = Worker(
+            self.settings,
+            self.paths,
+            publish=self.recorder.publish,
+            notify=self.recorder.notify,
+            **kwargs,
+        )
+        seen = len(self.recorder.snapshots)
+        worker.start()
+        self.workers.append(worker)
+        self.recorder.wait("its first snapshot", lambda: len(self.recorder.snapshots) > seen)
+        return worker
+
+    def runs(self) -> list[tuple[str, str]]:
+        """(trigger, outcome) of each run, oldest first. Read-only and raw: opening History()
+        here would race the engine's first creation of the file."""
+        if not self.paths.history.exists():
+            return []
+        try:
+            with sqlite3.connect(f"file:{self.paths.history}?mode=ro", uri=True) as db:
+                return db.execute("SELECT trigger, outcome FROM runs ORDER BY id").fetchall()
+        except sqlite3.Error:
+            return []  # not created yet
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[Setup]:
+    made = Setup(tmp_path)
+    yield made
+    for worker in made.workers:
+        worker.submit(Quit())
+        assert worker.join(60), "a worker did not stop after Quit"
+
+
+def _cycles_done(setup: Setup, count: int = 1) -> Callable[[], bool]:
+    """True once `count` cycles are in the history and the worker shows none running."""
+
+    def done() -> bool:
+        runs = setup.runs()
+        last = setup.recorder.last
+        finished = len(runs) >= count and runs[-1][1] != "running"
+        return finished and last is not None and not last.running
+
+    return done
+
+
+def _started(setup: Setup) -> Callable[[], bool]:
+    return lambda: any(s.running for s in setup.recorder.snapshots)
+
+
+def _worker_in_a_cycle(setup: Setup) -> Worker:
+    worker = setup.worker()
+    worker.submit(BackupNow())
+    setup.recorder.wait("the cycle to start", _started(setup))
+    return worker
+
+
+def _last(setup: Setup) -> Snapshot:
+    last = setup.recorder.last
+    assert last is not None
+    return last
+
+
+def test_back_up_now_runs_a_cycle_reports_progress_and_notifies(setup: Setup) -> None:
+    worker = setup.worker()
+    first = setup.recorder.last
+    assert first is not None and first.last_outcome == "" and not first.running
+    worker.submit(BackupNow())
+    setup.recorder.wait("the cycle to finish", _cycles_done(setup))
+
+    running = [s for s in setup.recorder.snapshots if s.running]
+    steps = [s.progress.index for s in running if s.progress is not None]
+    assert steps == sorted(steps) and steps[-1] == 6  # every step was shown, in order
+    assert running[-1].progress is not None and running[-1].progress.total == 6
+    last = setup.recorder.last
+    assert last is not None
+    assert (last.last_outcome, last.running, last.last_log is not None) == ("ok", False, True)
+    assert setup.runs() == [("tray", "ok")]
+    assert [n.title for n in setup.recorder.notices] == ["Backup finished"]
+
+
+def test_cancel_stops_the_cycle_and_the_next_one_is_good(setup: Setup) -> None:
+    worker = _worker_in_a_cycle(setup)
+    worker.submit(Cancel())
+    setup.recorder.wait("the cancelled cycle", _cycles_done(setup))
+    assert setup.runs() == [("tray", "cancelled")]
+    assert any(s.cancelling for s in setup.recorder.snapshots)
+    assert setup.recorder.notices == []  # the person cancelled; no news to tell
+
+    worker.submit(BackupNow())
+    setup.recorder.wait("the second cycle", _cycles_done(setup, 2))
+    assert setup.runs()[-1] == ("tray", "ok")
+
+
+def test_quit_during_a_cycle_cancels_it_and_leaves_nothing_the_next_cycle_cannot_repair(
+    setup: Setup,
+) -> None:
+    worker = _worker_in_a_cycle(setup)
+    worker.submit(Quit())
+    assert worker.join(60)
+    last = setup.recorder.last
+    assert last is not None and last.stopped and last.quitting
+    assert setup.runs() == [("tray", "cancelled")]
+    assert not read_status(setup.paths).running  # the cycle lock is free again
+    again = run_cycle(load(setup.settings), setup.paths, options=CycleOptions(trigger="test"))
+    assert again.outcome == "ok", again.summary()
+
+
+def test_pause_shows_at_once_persists_across_a_restart_and_resume_clears_it(setup: Setup) -> None:
+    worker = setup.worker()
+    until = time.time() + 3600
+    worker.submit(Pause(until))
+    setup.recorder.wait("the pause", lambda: _last(setup).paused)
+    assert _last(setup).paused_until == until
+    assert json.loads(setup.paths.state.read_text())["pause"] == {"paused": True, "until": until}
+    worker.submit(Quit())
+    assert worker.join(30)
+
+    restarted = setup.worker()
+    assert restarted.snapshot.paused and restarted.snapshot.paused_until == until
+    restarted.submit(Resume())
+    setup.recorder.wait("the resume", lambda: not _last(setup).paused)
+    assert json.loads(setup.paths.state.read_text())["pause"]["paused"] is False
+
+
+def test_pause_during_a_cycle_shows_within_a_second_and_back_up_now_still_works(
+    setup: Setup,
+) -> None:
+    worker = _worker_in_a_cycle(setup)
+    asked = time.monotonic()
+    worker.submit(Pause(None))
+    setup.recorder.wait("the pause", lambda: _last(setup).paused, timeout=1)
+    assert time.monotonic() - asked < 1
+    setup.recorder.wait("the cycle to end", _cycles_done(setup))
+    worker.submit(BackupNow())  # a pause holds the schedule, not the person
+    setup.recorder.wait("the second cycle", _cycles_done(setup, 2))
+    assert [outcome for _, outcome in setup.runs()] == ["ok", "ok"]
+
+
+def test_the_schedule_starts_the_first_cycle_by_itself(setup: Setup) -> None:
+    setup.worker(schedule=True, settle_seconds=0.2, tick_seconds=0.2)
+    setup.recorder.wait("a scheduled cycle", _cycles_done(setup))
+    assert setup.runs()[0] == ("schedule", "ok")
+    last = setup.recorder.last
+    assert last is not None and last.next_due is not None
+    assert last.next_due.reason == "scheduled"
+
+
+def test_an_unreachable_drive_is_retried_soon_and_the_status_says_so(setup: Setup) -> None:
+    drive = load(setup.settings).external.path
+    assert drive is not None
+    drive.rename(drive.with_name("unplugged"))
+    worker = setup.worker(schedule=True, settle_seconds=3600)
+    worker.submit(BackupNow())
+    setup.recorder.wait("the cycle", _cycles_done(setup))
+    setup.recorder.wait("the retry plan", lambda: _last(setup).retrying)
+    last = setup.recorder.last
+    assert last is not None and last.next_due is not None
+    assert last.next_due.reason == "retry"
+    assert 0 < last.next_due.at - time.time() <= 5 * 60
+    assert "not connected" in last.last_summary
+    assert [n.kind for n in setup.recorder.notices] == ["warning"]
+
+
+def test_invalid_settings_are_announced_and_the_last_good_ones_stay(setup: Setup) -> None:
+    worker = setup.worker()
+    good = setup.settings.read_text(encoding="utf-8")
+    setup.settings.write_text(good + "[schedule]\nevery_hours = 0\n", encoding="utf-8")
+    worker.submit(ReloadSettings())
+    setup.recorder.wait("the settings notice", lambda: setup.recorder.notices)
+    notice = setup.recorder.notices[0]
+    assert (notice.title, "schedule.every_hours" in notice.message) == (
+        "Settings have a problem",
+        True,
+    )
+    setup.recorder.wait("the problem in the status", lambda: _last(setup).settings_problem)
+    assert "schedule.every_hours" in _last(setup).settings_problem
+    worker.submit(BackupNow())
+    setup.recorder.wait("the cycle", _cycles_done(setup))
+    assert setup.runs() == [("tray", "ok")]  # it ran with the last good settings
+
+    setup.settings.write_text(good, encoding="utf-8")
+    worker.submit(ReloadSettings())
+    setup.recorder.wait("the problem to clear", lambda: not _last(setup).settings_problem)
+
+
+def test_with_no_good_settings_at_all_back_up_now_explains_why_not(setup: Setup) -> None:
+    setup.settings.write_text("[desktop]\nhome = 3\n", encoding="utf-8")
+    worker = setup.worker()
+    assert not worker.snapshot.settings_usable
+    assert [n.title for n in setup.recorder.notices] == ["Settings have a problem"]
+    worker.submit(BackupNow())
+    setup.recorder.wait("the explanation", lambda: len(setup.recorder.notices) == 2)
+    assert setup.recorder.notices[1].title == "Backup cannot run"
+    assert "desktop.home" in setup.recorder.notices[1].message
+    assert setup.runs() == []
+
+
+def test_a_cycle_running_elsewhere_is_waited_out(setup: Setup) -> None:
+    import filelock
+
+    setup.paths.ensure()
+    lock = filelock.FileLock(str(setup.paths.cycle_lock))
+    lock.acquire()
+    try:
+        worker = setup.worker()
+        worker.submit(BackupNow())
+        setup.recorder.wait("the busy state", lambda: _last(setup).busy_elsewhere)
+    finally:
+        lock.release()
+    assert setup.runs() == []
+    assert setup.recorder.notices == []  # the other cycle will tell its own news
