@@ -124,10 +124,17 @@ class Instance:
         self._lock.release()
 
 
-def send(root: Path, command: str, timeout: float = _FIND_SECONDS) -> None:
-    """Ask the running tray to do `command`; raises InstanceError when none answers."""
+def send(
+    root: Path, command: str, timeout: float = _FIND_SECONDS, *, starting: bool = False
+) -> None:
+    """Ask the running tray to do `command`; raises InstanceError when none answers.
+
+    `starting`: the caller saw the tray's lock held, so wait for it to write its address.
+    """
     if command not in COMMANDS:
         raise InstanceError(f"unknown request {command!r}; known: {', '.join(COMMANDS)}")
+    if not starting and not (root / "tray.json").exists():  # no tray, or it quit cleanly
+        raise InstanceError("no running MegaBackup tray was found")
     deadline = time.monotonic() + timeout
     problem = "no running MegaBackup tray was found"
     while True:

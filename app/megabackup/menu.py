@@ -76,7 +76,8 @@ def view(snapshot: Snapshot) -> View:
         return View(IconState.WARNING, line)
     if snapshot.open_conflicts:
         count = snapshot.open_conflicts
-        return View(IconState.WARNING, f"{count} conflict{'s' if count != 1 else ''} need a look")
+        noun = "1 conflict needs" if count == 1 else f"{count} conflicts need"
+        return View(IconState.WARNING, f"{noun} a look")
     if snapshot.overdue:
         place, days = snapshot.overdue[0]
         return View(IconState.OVERDUE, f"No good snapshot of {place} for {days} days")

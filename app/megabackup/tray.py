@@ -351,7 +351,7 @@ def main(settings_path: Path | None = None, *, send: str | None = None, debug: b
         return 0
     single = instance.Instance(paths.root)
     if not single.acquire():
-        instance.send(paths.root, "backup-now")
+        instance.send(paths.root, "backup-now", starting=True)
         print("MegaBackup is already running; it was asked to back up now.")
         return 0
     try:

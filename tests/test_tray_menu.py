@@ -1,0 +1,413 @@
+"""The menu model for every state, and the tray's callbacks, headless (pystray's dummy backend)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from megabackup import menu, tray
+from megabackup.autostart import Autostart
+from megabackup.icons import IconState
+from megabackup.notify import TOOLTIP_LIMIT
+from megabackup.scheduler import Due
+from megabackup.worker import (
+    BackupNow,
+    Cancel,
+    Pause,
+    Progress,
+    Quit,
+    ReloadSettings,
+    Resume,
+    Snapshot,
+)
+
+NOW = dt.datetime(2026, 11, 30, 13, 0).timestamp()
+AT_1530 = dt.datetime(2026, 11, 30, 15, 30).timestamp()
+HOUR = 3600.0
+GOOD = Snapshot(taken=NOW, last_finished=NOW - 2 * HOUR, last_outcome="ok", last_summary="All good")
+
+
+def snap(**changes: Any) -> Snapshot:
+    return dataclasses.replace(GOOD, **changes)
+
+
+# ---- the status line and icon, state by state ---------------------------------------------------
+@pytest.mark.parametrize(
+    ("snapshot", "state", "line"),
+    [
+        (GOOD, IconState.OK, "Last backup 2 hours ago, all good"),
+        (
+            snap(running=True, progress=Progress(3, 6, "syncing home")),
+            IconState.RUNNING,
+            "Backing up: step 3 of 6, syncing home",
+        ),
+        (snap(running=True), IconState.RUNNING, "Backing up: checking the places"),
+        (snap(running=True, cancelling=True), IconState.RUNNING, "Cancelling the backup\u2026"),
+        (snap(paused=True, paused_until=AT_1530), IconState.PAUSED, "Paused until 15:30"),
+        (snap(paused=True, paused_until=None), IconState.PAUSED, "Paused until you resume"),
+        (
+            snap(paused=True, paused_until=AT_1530 + 24 * HOUR),
+            IconState.PAUSED,
+            "Paused until Tue 15:30",
+        ),
+        (snap(open_conflicts=2), IconState.WARNING, "2 conflicts need a look"),
+        (snap(open_conflicts=1), IconState.WARNING, "1 conflict needs a look"),
+        (
+            snap(
+                last_outcome="failed",
+                last_summary="Stopped before writing anything: the external drive is not connected",
+                retrying=True,
+                next_due=Due(AT_1530, "retry"),
+            ),
+            IconState.ERROR,
+            "The external drive is not connected; trying again at 15:30",
+        ),
+        (
+            snap(last_outcome="interrupted", last_summary=""),
+            IconState.ERROR,
+            "The last backup interrupted",
+        ),
+        (
+            snap(
+                last_outcome="warning",
+                last_summary="Done with warnings: the external drive is not connected",
+            ),
+            IconState.WARNING,
+            "Last backup 2 hours ago: the external drive is not connected",
+        ),
+        (
+            snap(overdue=(("server data", 9),)),
+            IconState.OVERDUE,
+            "No good snapshot of server data for 9 days",
+        ),
+        (
+            snap(last_finished=None, last_outcome="", next_due=Due(AT_1530, "first")),
+            IconState.OVERDUE,
+            "No backup yet; the first one starts at 15:30",
+        ),
+        (
+            snap(settings_usable=False, settings_problem="desktop.home: is missing"),
+            IconState.ERROR,
+            "Settings need fixing: desktop.home: is missing",
+        ),
+        (
+            snap(settings_problem="schedule.every_hours = 0: too small"),
+            IconState.WARNING,
+            "Settings have a problem (the last good ones are used): "
+            "schedule.every_hours = 0: too small",
+        ),
+        (snap(busy_elsewhere=True), IconState.RUNNING, "A backup started elsewhere is running"),
+        (
+            snap(last_outcome="cancelled", next_due=Due(AT_1530, "scheduled")),
+            IconState.WARNING,
+            "The last backup was cancelled (2 hours ago); next at 15:30",
+        ),
+        (
+            snap(stopped=True),
+            IconState.ERROR,
+            "MegaBackup stopped working; see the log and start it again",
+        ),
+        (snap(stopped=True, quitting=True), IconState.PAUSED, "MegaBackup has stopped"),
+    ],
+)
+def test_status_line_and_icon(snapshot: Snapshot, state: IconState, line: str) -> None:
+    view = menu.view(snapshot)
+    assert (view.state, view.line) == (state, line)
+
+
+def test_what_needs_the_person_wins_over_good_news() -> None:
+    # A running cycle shows over everything; a failure over conflicts; conflicts over overdue.
+    busy = snap(running=True, last_outcome="failed", open_conflicts=3)
+    assert menu.view(busy).state is IconState.RUNNING
+    failed = snap(last_outcome="failed", last_summary="x failed", open_conflicts=3)
+    assert menu.view(failed).state is IconState.ERROR
+    conflicted = snap(open_conflicts=3, overdue=(("server home", 8),))
+    assert menu.view(conflicted).state is IconState.WARNING
+
+
+def test_progress_fills_the_icon_ring_step_by_step() -> None:
+    fractions = [
+        menu.view(snap(running=True, progress=Progress(i, 4, "step"))).progress for i in (1, 3)
+    ]
+    assert fractions == [0.0, 0.5]
+
+
+def test_the_tooltip_is_cut_to_127_characters() -> None:
+    long = snap(last_outcome="failed", last_summary="x" * 400)
+    tooltip = menu.view(long).tooltip
+    assert len(tooltip) == TOOLTIP_LIMIT and tooltip.endswith("\u2026")
+
+
+# ---- the menu items ----------------------------------------------------------------------------
+def _rows(items: tuple[menu.Item, ...]) -> list[tuple[str, str, bool, bool | None, bool]]:
+    return [(i.text, i.action, i.enabled, i.checked, i.default) for i in items]
+
+
+def test_the_menu_in_order_when_idle() -> None:
+    items = menu.build(snap(last_log=Path("run.log")), autostart=False, platform="win32")
+    assert _rows(items) == [
+        ("Last backup 2 hours ago, all good", "", False, None, False),
+        ("-", "", False, None, False),
+        ("Back up now", "backup", True, None, True),
+        ("Pause", "", True, None, False),
+        ("-", "", False, None, False),
+        ("Open last log", "open-log", True, None, False),
+        ("Open settings", "open-settings", True, None, False),
+        ("Start with Windows", "autostart", True, False, False),
+        ("-", "", False, None, False),
+        ("Quit", "quit", True, None, False),
+    ]
+    pause = items[3].submenu
+    assert [(i.text, i.action) for i in pause] == [
+        ("30 minutes", "pause:30m"),
+        ("1 hour", "pause:1h"),
+        ("4 hours", "pause:4h"),
+        ("Until tomorrow", "pause:tomorrow"),
+        ("Until I resume", "pause:forever"),
+    ]
+
+
+def test_while_running_back_up_now_becomes_cancel_and_is_not_the_click_action() -> None:
+    items = menu.build(snap(running=True), autostart=True, platform="linux")
+    assert _rows(items)[2] == ("Cancel backup", "cancel", True, None, False)
+    assert not any(i.default for i in items)  # a stray click must not cancel a backup
+    cancelling = menu.build(snap(running=True, cancelling=True), autostart=True)
+    assert _rows(cancelling)[2] == ("Cancelling\u2026", "cancel", False, None, False)
+
+
+def test_while_paused_the_pause_entry_reads_resume() -> None:
+    items = menu.build(snap(paused=True), autostart=None)
+    assert _rows(items)[3] == ("Resume", "resume", True, None, False)
+    assert "Start" not in " ".join(i.text for i in items)  # no autostart where unsupported
+
+
+def test_no_log_yet_and_a_backup_elsewhere_disable_their_items() -> None:
+    items = menu.build(snap(last_log=None, busy_elsewhere=True), autostart=True, platform="linux")
+    rows = {row[0]: row for row in _rows(items)}
+    assert rows["Open last log"][2] is False
+    assert rows["Back up now"][2] is False
+    assert rows["Start at login"][3] is True
+
+
+def test_menu_actions_map_to_worker_commands() -> None:
+    assert menu.command_for("backup", NOW) == BackupNow()
+    assert menu.command_for("cancel", NOW) == Cancel()
+    assert menu.command_for("resume", NOW) == Resume()
+    assert menu.command_for("quit", NOW) == Quit()
+    assert menu.command_for("pause:30m", NOW) == Pause(NOW + 1800)
+    assert menu.command_for("pause:4h", NOW) == Pause(NOW + 4 * HOUR)
+    assert menu.command_for("pause:forever", NOW) == Pause(None)
+    tomorrow = menu.command_for("pause:tomorrow", NOW)
+    assert isinstance(tomorrow, Pause) and tomorrow.until is not None
+    assert dt.datetime.fromtimestamp(tomorrow.until) == dt.datetime(2026, 12, 1, 8, 0)
+    assert menu.command_for("open-log", NOW) is None
+
+
+# ---- the tray's callbacks through real pystray menu objects --------------------------------------
+@pytest.fixture
+def pystray(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("PYSTRAY_BACKEND", "dummy")  # the only backend that imports headless
+    import pystray
+
+    if pystray.Icon.__module__ != "pystray._base":
+        pytest.skip(f"pystray was already imported with {pystray.Icon.__module__}")
+    return pystray
+
+
+class FakeWorker:
+    """Stands in for the worker thread: records commands (the tray must only enqueue)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.commands: list[object] = []
+        self.alive = True
+        self.started = False
+
+    def submit(self, command: object) -> None:
+        self.commands.append(command)
+
+    def start(self) -> None:
+        self.started = True
+
+
+def _icon_class(pystray: Any) -> Any:
+    class RecordingIcon(pystray.Icon):
+        """A test double for a tray backend (tool-facts: the dummy backend cannot run)."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.calls: list[str] = []
+            self.stopped = threading.Event()
+
+        def _show(self) -> None:
+            self.calls.append("show")
+
+        def _hide(self) -> None:
+            self.calls.append("hide")
+
+        def _update_icon(self) -> None:
+            self._icon_valid = True
+            self.calls.append("icon")
+
+        def _update_title(self) -> None:
+            self.calls.append(f"title:{self.title}")
+
+        def _update_menu(self) -> None:
+            self.calls.append("menu")
+
+        def _notify(self, message: str, title: str | None = None) -> None:
+            self.calls.append(f"notify:{title}")
+
+        def _remove_notification(self) -> None:
+            pass
+
+        def _run(self) -> None:
+            self._mark_ready()
+            self.stopped.wait(10)
+
+        def _run_detached(self) -> None:
+            self._mark_ready()
+
+        def _stop(self) -> None:
+            self.stopped.set()
+
+    return RecordingIcon
+
+
+@pytest.fixture
+def app(pystray: Any, tmp_path: Path) -> tray.TrayApp:
+    icon = _icon_class(pystray)("megabackup", Image.new("RGBA", (64, 64)), "MegaBackup")
+    worker = FakeWorker(snap(last_log=tmp_path / "run-1.log"))
+    opened: list[tuple[Path, bool]] = []
+    made = tray.TrayApp(
+        pystray,
+        icon,
+        worker,  # type: ignore[arg-type]
+        settings_path=tmp_path / "config" / "settings.toml",
+        autostart=Autostart(["megabackup", "tray"], platform="linux", config_home=tmp_path),
+        opener=lambda path, edit=False: opened.append((path, edit)),
+    )
+    made.opened = opened  # type: ignore[attr-defined]
+    made.redraw()
+    return made
+
+
+def _menu_item(app: tray.TrayApp, *texts: str) -> Any:
+    items = app.icon.menu.items
+    for text in texts:
+        item = next(i for i in items if i.text == text)
+        items = item.submenu.items if item.submenu else items
+    return item
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (("Back up now",), BackupNow()),
+        (("Pause", "Until I resume"), Pause(None)),
+        (("Quit",), Quit()),
+    ],
+)
+def test_each_menu_callback_only_enqueues_its_command(
+    app: tray.TrayApp, path: tuple[str, ...], expected: object
+) -> None:
+    _menu_item(app, *path)(app.icon)
+    assert app.worker.commands == [expected]  # type: ignore[attr-defined]
+
+
+def test_timed_pauses_enqueue_their_end(app: tray.TrayApp) -> None:
+    before = time.time()
+    _menu_item(app, "Pause", "1 hour")(app.icon)
+    (command,) = app.worker.commands  # type: ignore[attr-defined]
+    assert isinstance(command, Pause) and command.until is not None
+    assert before + HOUR <= command.until <= time.time() + HOUR
+
+
+def test_cancel_and_resume_from_their_states(app: tray.TrayApp) -> None:
+    app.on_snapshot(snap(running=True, progress=Progress(2, 6, "snapshot of server data")))
+    _menu_item(app, "Cancel backup")(app.icon)
+    app.on_snapshot(snap(paused=True))
+    _menu_item(app, "Resume")(app.icon)
+    assert app.worker.commands == [Cancel(), Resume()]  # type: ignore[attr-defined]
+
+
+def test_a_click_on_the_icon_runs_back_up_now(app: tray.TrayApp) -> None:
+    app.icon.menu(app.icon)  # what a backend does on a click: run the default item
+    assert app.worker.commands == [BackupNow()]  # type: ignore[attr-defined]
+
+
+def test_snapshots_set_the_icon_tooltip_and_menu(app: tray.TrayApp) -> None:
+    icon = app.icon
+    before = icon.icon
+    app.on_snapshot(snap(running=True, progress=Progress(4, 6, "syncing home")))
+    assert icon.title == "Backing up: step 4 of 6, syncing home"
+    assert icon.icon is not before and icon.icon.size == (64, 64)
+    assert icon.menu.items[0].text == "Backing up: step 4 of 6, syncing home"
+    assert not icon.menu.items[0].enabled
+    calls = len(icon.calls)  # type: ignore[attr-defined]
+    app.on_snapshot(snap(running=True, progress=Progress(4, 6, "syncing home"), taken=NOW + 1))
+    assert len(icon.calls) == calls  # type: ignore[attr-defined]  # nothing changed, nothing redrawn
+
+
+def test_open_last_log_and_open_settings(app: tray.TrayApp, tmp_path: Path) -> None:
+    _menu_item(app, "Open last log")(app.icon)
+    _menu_item(app, "Open settings")(app.icon)
+    settings = tmp_path / "config" / "settings.toml"
+    assert app.opened == [(tmp_path / "run-1.log", False), (settings, True)]  # type: ignore[attr-defined]
+    assert "[desktop]" in settings.read_text(encoding="utf-8")  # the template was put in place
+    assert app.worker.commands == [ReloadSettings()]  # type: ignore[attr-defined]
+
+
+def test_start_at_login_is_a_checkable_switch(app: tray.TrayApp, tmp_path: Path) -> None:
+    desktop_file = tmp_path / "autostart" / "megabackup.desktop"
+    assert _menu_item(app, "Start at login").checked is False
+    _menu_item(app, "Start at login")(app.icon)
+    assert desktop_file.is_file()
+    assert _menu_item(app, "Start at login").checked is True
+    _menu_item(app, "Start at login")(app.icon)
+    assert not desktop_file.exists()
+    assert app.worker.commands == []  # type: ignore[attr-defined]
+
+
+def test_quit_waits_for_the_worker_then_stops_the_icon(app: tray.TrayApp) -> None:
+    icon = app.icon
+    runner = threading.Thread(target=app.run)
+    runner.start()
+    _menu_item(app, "Quit")(icon)
+    assert app.worker.commands == [Quit()]  # type: ignore[attr-defined]
+    assert not icon.stopped.is_set()  # type: ignore[attr-defined]  # a cycle may still be ending
+    app.on_snapshot(snap(stopped=True, quitting=True))  # the worker's last word
+    runner.join(10)
+    assert not runner.is_alive() and app.loop_ended.is_set()
+    assert app.worker.started  # type: ignore[attr-defined]  # the setup callback started it
+
+
+def test_requests_from_a_second_launch(app: tray.TrayApp) -> None:
+    app.request("backup-now")
+    app.request("pause-forever")
+    app.request("reload")
+    assert app.worker.commands == [BackupNow(), Pause(None), ReloadSettings()]  # type: ignore[attr-defined]
+
+
+def test_notifications_go_through_the_icon_first_where_it_has_them(app: tray.TrayApp) -> None:
+    notifier = tray.notifier_for(app.icon)
+    assert [c.__name__ for c in notifier.channels] == ["tray icon", "plyer"]
+
+
+def test_a_failing_action_is_told_not_raised(app: tray.TrayApp) -> None:
+    told: list[object] = []
+    app.notify = told.append
+
+    def broken(path: Path, edit: bool = False) -> None:
+        raise OSError("no program is registered for .log files")
+
+    app.opener = broken
+    app.act("open-log")
+    assert [getattr(n, "title", "") for n in told] == ["MegaBackup could not do that"]
