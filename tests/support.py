@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 from megabackup.demo import build_places
@@ -68,3 +71,36 @@ def tree(*roots: Path) -> dict[str, tuple[int, float]]:
                 info = path.lstat()
                 found[str(path)] = (info.st_size, info.st_mtime)
     return found
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        for child in children.get(current, []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def kill_everything(process: subprocess.Popen) -> None:
+    """A power cut: the app and every tool it started die at once (stopped first, so it
+    cannot start another tool while its children are being found)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGSTOP)
+    victims = [*descendants(process.pid), process.pid]
+    for pid in victims:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+    process.wait()
+    deadline = time.time() + 10  # orphans linger until init reaps them; a power cut leaves none
+    while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in victims):
+        time.sleep(0.01)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ from megabackup import places as place_markers
 from megabackup.engine import CycleOptions
 from megabackup.history import History
 from megabackup.tools import rdiff
-from support import Places, restore, tree, write
+from support import Places, descendants, kill_everything, restore, tree, write
 
 FAKETIME = shutil.which("faketime")
 
@@ -220,33 +219,6 @@ def test_a_conflict_won_by_a_future_date_says_so(places: Places) -> None:
 # -- crashes -------------------------------------------------------------------------------------
 
 
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, queue = [], [pid]
-    while queue:
-        current = queue.pop()
-        for child in children.get(current, []):
-            found.append(child)
-            queue.append(child)
-    return found
-
-
-def kill_everything(process: subprocess.Popen) -> None:
-    """A power cut: the app and every tool it started die at once."""
-    victims = [process.pid, *_descendants(process.pid)]
-    for pid in victims:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, 9)
-    process.wait()
-
-
 def start_cli(places: Places) -> subprocess.Popen:
     env = dict(os.environ, MEGABACKUP_HOME=str(places.paths.root))
     argv = [sys.executable, "-m", "megabackup", "run", "--settings", str(places.settings.source)]
@@ -256,7 +228,7 @@ def start_cli(places: Places) -> subprocess.Popen:
 def wait_for_tool(process: subprocess.Popen, name: str, timeout: float = 60) -> bool:
     deadline = time.time() + timeout
     while time.time() < deadline and process.poll() is None:
-        for pid in _descendants(process.pid):
+        for pid in descendants(process.pid):
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
                     if name.encode() in cmdline.read():
@@ -430,3 +402,34 @@ def test_a_settings_path_that_is_a_folder_is_named(tmp_path: Path) -> None:
 def test_cycle_options_default_to_the_safe_choices() -> None:
     options = CycleOptions()
     assert not (options.allow_deletions or options.allow_empty or options.new_place)
+
+
+def test_a_lock_naming_a_reused_process_number_is_cleared(places: Places) -> None:
+    places.cycle()
+    for index in range(1500):
+        write(places.desktop / "Documents" / "many" / f"f{index:04}.txt", f"content {index}\n")
+    argv = rdiff.backup_argv(rdiff.locate(), places.desktop, places.desktop_repo)
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline and not rdiff.inspect(places.desktop_repo).interrupted_backup:
+        time.sleep(0.002)
+    child.kill()
+    child.wait()
+    assert rdiff.inspect(places.desktop_repo).interrupted_backup, "the kill came too late to test"
+    stranger = subprocess.Popen(["sleep", "60"])  # now holds a number, as after a reboot
+    markers = sorted((places.desktop_repo / "rdiff-backup-data").glob("current_mirror.*.data"))
+    newest = markers[-1]  # the killed session's marker names its process
+    assert f"PID {child.pid}" in newest.read_text()
+    newest.write_text(newest.read_text().replace(f"PID {child.pid}", f"PID {stranger.pid}"))
+    try:
+        result = places.cycle()
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+    step = result.step("snapshot-desktop-home")
+    assert step is not None and step.status == "ok", step
+    assert (
+        f"cleared the lock left by an interrupted snapshot (process {stranger.pid})" in step.detail
+    )
+    assert (places.server / "Documents" / "many" / "f1499.txt").is_file()

@@ -33,6 +33,8 @@ def cycle_report(result: CycleResult) -> str:
     for index, step in enumerate(result.steps, start=1):
         detail = f"  {step.detail}" if step.detail else ""
         lines.append(f"  {_MARKS.get(step.status, step.status)} {index}. {step.title}{detail}")
+    for note in result.notes:
+        lines.append(f"  {note}")
     conflicts = result.conflicts
     if conflicts:
         lines.append(f"  Conflicts ({len(conflicts)}): the file was changed on both sides")

@@ -14,6 +14,7 @@ import filelock
 
 from megabackup import places
 from megabackup.engine.context import CycleOptions, StepContext
+from megabackup.engine.maintenance import run_maintenance
 from megabackup.engine.results import (
     CANCELLED,
     FAILED,
@@ -140,6 +141,8 @@ def _run_locked(
                         step_result.detail,
                     )
                 )
+            if not cancel.cancelled:
+                _maintain(settings, paths, check, context, result)
         result.outcome = _outcome(result, cancel)
     except BaseException as exc:  # Ctrl+C, or a bug: the history must not say "running" forever
         result.outcome = CANCELLED if isinstance(exc, KeyboardInterrupt) else FAILED
@@ -194,6 +197,29 @@ def _mark_server_places(
         except OSError as exc:
             log.write(f"WARNING: could not mark the {place} {path}: {exc}")
     memory.save()
+
+
+def _maintain(
+    settings: Settings,
+    paths: AppPaths,
+    check: Preflight,
+    context: StepContext,
+    result: CycleResult,
+) -> None:
+    done = run_maintenance(
+        settings,
+        paths,
+        check.drive,
+        context.rdiff.runner,
+        check.rdiff_prefix,
+        context.options.clock,
+        context.cancel,
+        context.log,
+    )
+    result.notes += done.notes
+    result.damaged += done.damaged
+    for line in done.warnings + [f"damaged backup: {d}" for d in done.damaged]:
+        context.warn(line)
 
 
 def _run_step(step: Step, context: StepContext) -> StepResult:

@@ -62,6 +62,8 @@ class CycleResult:
     warnings: list[str] = field(default_factory=list)
     log_path: Path | None = None
     deletions_waiting: int = 0  # a held sync would pass on this many deletions once allowed
+    notes: list[str] = field(default_factory=list)  # upkeep done: old snapshots, verify
+    damaged: list[str] = field(default_factory=list)  # the verify found damaged files
 
     @property
     def conflicts(self) -> list[ConflictResult]:

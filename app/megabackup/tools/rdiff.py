@@ -102,7 +102,7 @@ def backup_argv(
         "backup",
         "--print-statistics",
         *selection_args(source, folders, ignore),
-        str(source),
+        source.as_posix(),  # the globs start with this exact spelling, with forward slashes
         str(repository),
     ]
 
@@ -307,6 +307,20 @@ class Rdiff:
 
         argv = backup_argv(self.prefix, source, repository, folders, ignore, force)
         result = self.runner.run(argv, on_line=collect, cancel=cancel, env=child_environment())
+        stale = stale_lock_pid(lines)
+        if stale is not None and not force and not _runs_rdiff_backup(stale):
+            # The lock names a process that died (a crash or power cut) and whose number now
+            # belongs to someone else; our cycle lock rules out another writer of ours.
+            notes.append(f"cleared the lock left by an interrupted snapshot (process {stale})")
+            lines.clear()
+            now = self.clock()
+            pause = int(now) + 1 - now + 0.05  # a new session cannot share the failed one's second
+            if cancel is not None and cancel.wait(pause):
+                return BackupOutcome("cancelled", None, "cancelled")
+            if cancel is None:
+                time.sleep(pause)
+            argv = backup_argv(self.prefix, source, repository, folders, ignore, force=True)
+            result = self.runner.run(argv, on_line=collect, cancel=cancel, env=child_environment())
         statistics = parse_statistics(lines)
         warnings = messages(lines, "WARNING:")
         if result.cancelled:
@@ -356,6 +370,7 @@ def child_environment() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONIOENCODING"] = "utf-8"  # rdiff-backup is Python: make its output decodable
     env["PYTHONUTF8"] = "1"
+    env["COLUMNS"] = "32000"  # it wraps messages to the terminal width, even inside a path
     return env
 
 
@@ -373,6 +388,26 @@ def messages(lines: Iterable[str], level: str) -> list[str]:
         else:
             current = None
     return [" ".join(parts) for parts in found]
+
+
+_STILL_RUNNING_RE = re.compile(r"session with process\s+id (\d+) is still running")
+
+
+def stale_lock_pid(lines: Iterable[str]) -> int | None:
+    """The process a repository's lock names when rdiff-backup refuses to regress past it."""
+    match = _STILL_RUNNING_RE.search(" ".join(lines))
+    return int(match.group(1)) if match else None
+
+
+def _runs_rdiff_backup(pid: int) -> bool:
+    """Whether that process is an rdiff-backup; where we cannot tell (Windows), assume not."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not Path("/proc/self").exists():
+        return False
+    try:
+        return b"rdiff" in cmdline.read_bytes()
+    except OSError:
+        return False
 
 
 def is_disk_full(lines: Iterable[str]) -> bool:

@@ -24,6 +24,7 @@ from megabackup.tools.runner import CancelToken, ProcessResult, Runner
 OWN_FILES_PATTERN = "Name .megabackup*"  # markers and probes that belong to one place only
 HOST_NAME = "megabackup"  # archives must not depend on a DHCP-assigned host name
 _PROGRESS_RE = re.compile(r"^\s*\d+%\s+(\d\d:\d\d|--:--)\s+ETA\s*$")
+_SPINNER_RE = re.compile(r"^[|/\\-] \S")
 _TABLE_RE = re.compile(
     r"^(?P<left>.{8}) (?P<arrow><-\?->|<====|====>|<----|---->|<-M->|<=M=>) (?P<right>.{8})\s{3,}"
     r"(?P<path>.+?)\s*$"
@@ -100,7 +101,8 @@ def environment(archive_dir: Path) -> dict[str, str]:
 
 
 def is_noise(line: str) -> bool:
-    return bool(_PROGRESS_RE.match(line))
+    """Progress bars and the spinner ("| path") say nothing the log or the parser needs."""
+    return bool(_PROGRESS_RE.match(line) or _SPINNER_RE.match(line))
 
 
 # ---------------------------------------------------------------------------

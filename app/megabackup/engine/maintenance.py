@@ -1,0 +1,95 @@
+"""After the steps, still under the cycle lock: tidy old snapshots and verify the backups.
+
+Retention runs once a day, or at once when a backup disk falls below its free-space limit; the
+verify runs on its own schedule (settings.verify.every_days). Both cost rdiff-backup calls per
+repository, which a cycle every few hours should not pay each time.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from megabackup import retention, verify
+from megabackup.locations import AppPaths
+from megabackup.runlog import RunLog
+from megabackup.settings import Settings
+from megabackup.tools.runner import CancelToken, Runner
+
+RETENTION_EVERY_SECONDS = 86_400
+RETENTION_STAMP = "retention.json"
+
+
+@dataclass
+class MaintenanceReport:
+    notes: list[str] = field(default_factory=list)  # what was done, for the report and log
+    warnings: list[str] = field(default_factory=list)  # what the person should know
+    damaged: list[str] = field(default_factory=list)  # verify found damage: repository: files
+
+
+def run_maintenance(
+    settings: Settings,
+    paths: AppPaths,
+    drive: Path | None,
+    runner: Runner,
+    prefix: tuple[str, ...],
+    clock: Callable[[], float],
+    cancel: CancelToken,
+    log: RunLog,
+) -> MaintenanceReport:
+    report = MaintenanceReport()
+    repositories = retention.repositories(settings, drive)
+    now = clock()
+    if _retention_due(paths, now) or _short_of_space(settings, repositories):
+        tidy = retention.apply(settings, repositories, runner, clock, prefix=prefix, cancel=cancel)
+        if not cancel.cancelled:
+            _stamp(paths, now)
+        if tidy.removed_count:
+            report.notes.append("old snapshots: " + tidy.summary())
+        report.warnings += [f"old snapshots: {problem}" for problem in tidy.problems]
+        for line in tidy.lines():
+            log.write(f"retention: {line}")
+    last_verify = verify.last_run(paths)
+    if last_verify is None:  # a fresh backup needs no check yet: the first is due a period on
+        verify.record_run(paths, now)
+    elif not cancel.cancelled and verify.is_due(last_verify, now, settings.verify.every_days):
+        checked = verify.verify_all(repositories, runner, prefix, cancel)
+        if not cancel.cancelled:
+            verify.record_run(paths, now)
+        report.notes.append("verify: " + checked.summary())
+        report.damaged += [r.describe() for r in checked.damaged]
+        report.warnings += [f"verify: {r.describe()}" for r in checked.problems if not r.damaged]
+        log.write(f"verify: {checked.summary()}")
+    return report
+
+
+def _retention_due(paths: AppPaths, now: float) -> bool:
+    try:
+        data = json.loads((paths.root / RETENTION_STAMP).read_text(encoding="utf-8"))
+        last = float(data["last_run"])
+    except (OSError, ValueError, KeyError, TypeError):
+        _stamp(paths, now)  # the first backup has nothing old to tidy: start the day's count
+        return False
+    return last > now or now - last >= RETENTION_EVERY_SECONDS
+
+
+def _stamp(paths: AppPaths, now: float) -> None:
+    target = paths.root / RETENTION_STAMP
+    temporary = target.with_name(target.name + ".tmp")
+    temporary.write_text(json.dumps({"last_run": now}) + "\n", encoding="utf-8")
+    temporary.replace(target)
+
+
+def _short_of_space(settings: Settings, repositories: list[Path]) -> bool:
+    limit = settings.retention.min_free_percent
+    for repository in repositories:
+        try:
+            usage = shutil.disk_usage(repository if repository.exists() else repository.parent)
+        except OSError:
+            continue
+        if usage.total and 100.0 * usage.free / usage.total < limit:
+            return True
+    return False
