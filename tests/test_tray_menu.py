@@ -72,7 +72,7 @@ def snap(**changes: Any) -> Snapshot:
         (
             snap(last_outcome="interrupted", last_summary=""),
             IconState.ERROR,
-            "The last backup interrupted",
+            "The last backup was cut off; the next one repairs it",
         ),
         (
             snap(

@@ -281,3 +281,11 @@ def test_a_cycle_running_elsewhere_is_waited_out(setup: Setup) -> None:
         lock.release()
     assert setup.runs() == []
     assert setup.recorder.notices == []  # the other cycle will tell its own news
+
+
+def test_a_damaged_history_does_not_take_the_tray_down(setup: Setup) -> None:
+    setup.paths.ensure()
+    setup.paths.history.write_bytes(b"this is not a database" * 100)
+    worker = setup.worker()
+    assert worker.alive and not _last(setup).stopped
+    assert _last(setup).last_outcome == ""

@@ -68,8 +68,10 @@ def view(snapshot: Snapshot) -> View:
     if snapshot.busy_elsewhere:
         return View(IconState.RUNNING, "A backup started elsewhere is running")
     retry = _next_try(snapshot)
-    if snapshot.last_outcome in ("failed", "interrupted"):
-        why = _strip(snapshot.last_summary) or f"the last backup {snapshot.last_outcome}"
+    if snapshot.last_outcome == "interrupted":  # cut off by a crash or power cut
+        return View(IconState.ERROR, "The last backup was cut off; the next one repairs it" + retry)
+    if snapshot.last_outcome == "failed":
+        why = _strip(snapshot.last_summary) or "the last backup failed"
         return View(IconState.ERROR, _capital(why) + retry)
     if snapshot.settings_problem:
         line = f"Settings have a problem (the last good ones are used): {snapshot.settings_problem}"

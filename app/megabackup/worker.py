@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from megabackup.engine import CycleBusy, CycleEvent, CycleOptions, CycleResult, run_cycle
 from megabackup.engine.status import Status, read_status
+from megabackup.history import HistoryError
 from megabackup.locations import AppPaths
 from megabackup.notify import Notice, Repeats, cycle_notice, overdue_places, settings_notice
 from megabackup.runlog import newest_log
@@ -336,7 +338,8 @@ class Worker:
         self.scheduler.record(result.finished, needs_retry=_needs_retry(result))
         status = self._refresh_history()
         assert self._settings is not None
-        overdue = overdue_places(status.places, now, self._settings.notifications.overdue_days)
+        days = self._settings.notifications.overdue_days
+        overdue = overdue_places(status.places, now, days) if status else ()
         notice = cycle_notice(
             result, on_success=self._settings.notifications.on_success, overdue=overdue
         )
@@ -348,11 +351,15 @@ class Worker:
             self._notify(notice)
 
     # ---- status ----
-    def _refresh_history(self) -> Status:
+    def _refresh_history(self) -> Status | None:
         wanted = None
         if self._settings is not None and self._settings.server.data is None:
             wanted = ("desktop home", "server home")
-        status = read_status(self.paths, wanted)
+        try:
+            status = read_status(self.paths, wanted)
+        except (HistoryError, sqlite3.Error) as exc:  # the status must not take the tray down
+            log.warning("cannot read the history: %s", exc)
+            return self._history
         self._history = status
         run = status.last_run
         if run is not None and self.scheduler.last_finished is None:
