@@ -246,9 +246,14 @@ def test_invalid_settings_are_announced_and_the_last_good_ones_stay(setup: Setup
     )
     setup.recorder.wait("the problem in the status", lambda: _last(setup).settings_problem)
     assert "schedule.every_hours" in _last(setup).settings_problem
+    worker.submit(ReloadSettings())  # e.g. "Open settings": the same old problem is not news
     worker.submit(BackupNow())
     setup.recorder.wait("the cycle", _cycles_done(setup))
     assert setup.runs() == [("tray", "ok")]  # it ran with the last good settings
+    assert [n.title for n in setup.recorder.notices] == [
+        "Settings have a problem",
+        "Backup finished",
+    ]
 
     setup.settings.write_text(good, encoding="utf-8")
     worker.submit(ReloadSettings())

@@ -151,6 +151,7 @@ class Worker:
         self._settings: Settings | None = None
         self._settings_problem = ""
         self._settings_stamp: tuple[int, int] | None = None
+        self._announced: tuple[str, tuple[int, int] | None] | None = None
         self._repeats = Repeats()
         self._busy_elsewhere = False
         self._history: Status | None = None
@@ -190,7 +191,7 @@ class Worker:
     # ---- the worker thread ----
     def _loop(self) -> None:
         try:
-            self._load_settings(announce=True)
+            self._load_settings()
             self._refresh_history()
             self._emit()
             while True:
@@ -209,6 +210,8 @@ class Worker:
             raise
         finally:
             with self._lock:
+                if self._token is not None:  # only after a bug: leave no tool running
+                    self._token.cancel()
                 self._snapshot = dataclasses.replace(self._snapshot, stopped=True)
             self.publish(self._snapshot)
 
@@ -246,7 +249,7 @@ class Worker:
         elif isinstance(message, Resume):
             self.scheduler.set_pause(PauseState())
         elif isinstance(message, ReloadSettings):
-            self._load_settings(announce=True)
+            self._load_settings()
         elif isinstance(message, Quit):
             self._quitting = True
             self._cancelling = self._cycle is not None
@@ -257,22 +260,25 @@ class Worker:
         self._emit()
 
     # ---- settings ----
-    def _load_settings(self, *, announce: bool) -> None:
-        """Load the file; on a problem keep the last good settings and say what is wrong."""
+    def _load_settings(self) -> None:
+        """Load the file; on a problem keep the last good settings and say what is wrong, once
+        for each new problem or save (opening the editor must not repeat old news)."""
         self._settings_stamp = _stamp(self.settings_path)
         try:
             self._settings = load(self.settings_path)
             self._settings_problem = ""
+            self._announced = None
         except SettingsError as exc:
             problem = str(exc.problems[0]) if exc.problems else str(exc)
-            if announce or problem != self._settings_problem:
+            if (problem, self._settings_stamp) != self._announced:
+                self._announced = (problem, self._settings_stamp)
                 self._notify(settings_notice(exc))
             self._settings_problem = problem
             log.warning("settings: %s", exc)
 
     def _reload_if_changed(self) -> None:
         if _stamp(self.settings_path) != self._settings_stamp:
-            self._load_settings(announce=True)
+            self._load_settings()
 
     # ---- cycles ----
     def _start_cycle(self, trigger: str) -> None:
