@@ -8,9 +8,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := unison librsync-dev build-essential python3-venv python3-dev python3-tk \
 	xvfb trayer imagemagick x11-utils xdotool dbus libnotify-bin faketime \
 	dunst fonts-dejavu-core pkg-config libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 \
-	gir1.2-ayatanaappindicator3-0.1
+	gir1.2-ayatanaappindicator3-0.1 \
+	rsync
 
-.PHONY: setup system-packages demo test lint format clean
+.PHONY: setup system-packages demo test lint format clean bench bench-small
 
 setup: $(VENV)/.installed
 
@@ -29,6 +30,13 @@ $(VENV)/.installed: pyproject.toml .system-packages-done
 
 demo: setup
 	$(BIN)/megabackup demo
+
+# The benchmark (docs/benchmarks.md): 10,000 files / 1 GB, or 2,000 files; BENCH_ARGS adds options.
+bench: setup
+	$(BIN)/python -m megabackup.bench $(BENCH_ARGS)
+
+bench-small: setup
+	$(BIN)/python -m megabackup.bench --small $(BENCH_ARGS)
 
 test: setup
 	$(BIN)/ruff check app tests

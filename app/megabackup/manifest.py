@@ -1,0 +1,326 @@
+"""Skip-unchanged proof: a stat walk of a snapshot's source, compared with the walk of last time.
+
+rdiff-backup decides whether a file changed from its metadata (type, size, modification time,
+permissions, owner), never from its content when those agree. So when one stat walk of the source,
+restricted exactly as the snapshot is, gives the same metadata as the walk taken just before the
+last good snapshot, running rdiff-backup again would record nothing, and the snapshot can be
+skipped. Any doubt means "changed", and rdiff-backup runs as usual.
+
+How the engine uses it, per snapshot step:
+1. `current = scan(source, folders, ignore)` BEFORE rdiff-backup starts (a file changed while the
+   backup runs then differs from the manifest next time, instead of being hidden by it);
+2. `unchanged(current.with_mark(m), load(path))` true: skip the snapshot;
+3. otherwise run rdiff-backup and, only if it succeeded with no file errors,
+   `save(current.with_mark(m2), path)`, where path is `AppPaths.root / "manifests" / <step>.json`
+   and m, m2 name the repository's newest snapshot (so a replaced, emptied or rolled-back
+   repository never matches).
+
+What it sees: every entry rdiff-backup would back up (files, folders, symlinks, other special
+files) with its relative path, type and permission bits, owner, and for all but folders the size
+and mtime in nanoseconds (and a symlink's target). Folder mtimes are left out on purpose: they
+change when anything is added inside, ignored files too, and every added or removed entry that
+counts is seen by itself. What it cannot see, like rdiff-backup itself: a same-size edit whose
+mtime was put back to the exact old nanosecond.
+
+Clock: an entry whose mtime is within DOUBT_SECONDS of the scan (or after it) could be modified
+again later with the same size and, on a coarse file system (FAT keeps 2-second times), the same
+mtime. A manifest holding such an entry never proves "unchanged". For a network share whose clock
+may differ from ours, pass a larger `doubt_seconds` (2 plus the allowed skew).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import stat
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+FORMAT = 1
+DOUBT_SECONDS = 2.0
+_NS = 1_000_000_000
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The digest of one restricted stat walk, and what it was taken of."""
+
+    source: str
+    folders: tuple[str, ...]
+    ignore: tuple[str, ...]
+    digest: str  # sha256 of the sorted entry records
+    count: int  # entries recorded, the root included
+    scanned_at_ns: int  # wall clock when the walk started
+    newest_mtime_ns: int  # the newest mtime of any entry but folders (0 when none)
+    errors: int = 0  # entries or folders that could not be read: never "unchanged"
+    mark: str = ""  # set by the caller: the repository's newest snapshot
+    format: int = FORMAT
+
+    @property
+    def complete(self) -> bool:
+        return self.errors == 0
+
+    def settled(self, doubt_seconds: float = DOUBT_SECONDS) -> bool:
+        """No entry was modified so close to the scan that a later edit could keep its mtime."""
+        return self.newest_mtime_ns <= self.scanned_at_ns - int(doubt_seconds * _NS)
+
+    def with_mark(self, mark: str) -> Manifest:
+        return dataclasses.replace(self, mark=mark)
+
+
+# ---------------------------------------------------------------------------
+# Selection: the same entries as tools.rdiff.selection_args selects
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """rdiff-backup's own glob translation (selection.py): ** crosses folders, * and ? do not,
+    [...] is a class, a backslash quotes the next character."""
+    i, n, out = 0, len(pattern), ""
+    while i < n:
+        char, pair = pattern[i], pattern[i : i + 2]
+        i += 1
+        if char == "\\":
+            out += re.escape(pair[-1])
+            i += 1
+        elif pair == "**":
+            out += ".*"
+            i += 1
+        elif char == "*":
+            out += "[^/]*"
+        elif char == "?":
+            out += "[^/]"
+        elif char == "[":
+            j = i
+            if j < n and pattern[j] in "!^":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 1
+            if j >= n:
+                out += "\\["
+            else:
+                inside = pattern[i:j].replace("\\", "\\\\")
+                i = j + 1
+                if inside[0] in "!^":
+                    inside = "^" + inside[1:]
+                out += "[" + inside + "]"
+        else:
+            out += re.escape(char)
+    return re.compile(out, re.DOTALL)
+
+
+@dataclass(frozen=True)
+class _Selection:
+    names: tuple[re.Pattern[str], ...]  # globs on one name, matched at any depth
+    paths: tuple[re.Pattern[str], ...]  # globs on the path relative to the root
+    folders: tuple[tuple[str, ...], ...]  # listed folders split into names (normcased)
+
+    @classmethod
+    def build(cls, folders: Sequence[str], ignore: Sequence[str]) -> _Selection:
+        names = tuple(_glob(p) for p in ignore if "/" not in p)
+        paths = tuple(_glob(p.strip("/")) for p in ignore if "/" in p)
+        split = tuple(
+            tuple(os.path.normcase(part) for part in f.strip("/").split("/") if part)
+            for f in folders
+        )
+        return cls(names, paths, tuple(s for s in split if s))
+
+    def ignored(self, name: str, relative: str) -> bool:
+        return any(p.fullmatch(name) for p in self.names) or any(
+            p.fullmatch(relative) for p in self.paths
+        )
+
+    def placement(self, parts: tuple[str, ...]) -> str:
+        """'all' inside a listed folder, 'parent' on the way to one, 'out' otherwise."""
+        if not self.folders:
+            return "all"
+        key = tuple(os.path.normcase(p) for p in parts)
+        parent = False
+        for folder in self.folders:
+            if key[: len(folder)] == folder:
+                return "all"
+            if folder[: len(key)] == key:
+                parent = True
+        return "parent" if parent else "out"
+
+
+# ---------------------------------------------------------------------------
+# The walk
+
+
+@dataclass
+class _Walk:
+    """One restricted walk: yields (relative path, lstat, symlink target); counts what failed."""
+
+    source: Path
+    selection: _Selection
+    errors: int = 0
+
+    def __iter__(self) -> Iterator[tuple[str, os.stat_result, bytes]]:
+        try:
+            root = os.lstat(self.source)
+        except OSError:
+            self.errors += 1
+            return
+        if not stat.S_ISDIR(root.st_mode):
+            self.errors += 1  # a source that is not a folder is no tree we can vouch for
+        yield ".", root, b""
+        everything = not self.selection.folders
+        pending: list[tuple[str, tuple[str, ...], bool]] = [
+            (os.fspath(self.source), (), everything)
+        ]
+        while pending:
+            folder, parts, inside = pending.pop()
+            try:
+                with os.scandir(folder) as entries:
+                    listing = list(entries)
+            except OSError:
+                self.errors += 1
+                continue
+            for entry in listing:
+                entry_parts = (*parts, entry.name)
+                relative = "/".join(entry_parts)
+                if self.selection.ignored(entry.name, relative):
+                    continue  # first match wins: the ignore list comes before the folder list
+                place = "all" if inside else self.selection.placement(entry_parts)
+                if place == "out":
+                    continue
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                    link = stat.S_ISLNK(info.st_mode)
+                    target = os.fsencode(Path(entry.path).readlink()) if link else b""
+                except OSError:
+                    self.errors += 1
+                    continue
+                yield relative, info, target
+                if stat.S_ISDIR(info.st_mode):
+                    pending.append((entry.path, entry_parts, place == "all"))
+
+
+def scan(
+    source: Path,
+    folders: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    *,
+    clock_ns: Callable[[], int] = time.time_ns,
+) -> Manifest:
+    """One stat walk of source (os.scandir, no symlink following), restricted like the snapshot."""
+    started = clock_ns()
+    walk = _Walk(source, _Selection.build(folders, ignore))
+    records: list[bytes] = []
+    newest = 0
+    for relative, info, target in walk:
+        records.append(_record(os.fsencode(relative), info, target))
+        if not stat.S_ISDIR(info.st_mode) and info.st_mtime_ns > newest:
+            newest = info.st_mtime_ns
+    records.sort()
+    digest = hashlib.sha256()
+    for record in records:
+        digest.update(record)
+    return Manifest(
+        source=os.fspath(source),
+        folders=tuple(folders),
+        ignore=tuple(ignore),
+        digest=digest.hexdigest(),
+        count=len(records),
+        scanned_at_ns=started,
+        newest_mtime_ns=newest,
+        errors=walk.errors,
+    )
+
+
+def paths(source: Path, folders: Sequence[str] = (), ignore: Sequence[str] = ()) -> list[str]:
+    """The relative paths a scan covers ('.' is the root), sorted: to check the selection."""
+    return sorted(relative for relative, _, _ in _Walk(source, _Selection.build(folders, ignore)))
+
+
+def _record(relative: bytes, info: os.stat_result, target: bytes) -> bytes:
+    """One entry, unambiguous (NUL ends each variable part); folders carry no size or mtime."""
+    if stat.S_ISDIR(info.st_mode):
+        fields = f"{info.st_mode} {info.st_uid} {info.st_gid}"
+    else:
+        fields = f"{info.st_mode} {info.st_uid} {info.st_gid} {info.st_size} {info.st_mtime_ns}"
+    return relative + b"\0" + fields.encode() + b"\0" + target + b"\0"
+
+
+# ---------------------------------------------------------------------------
+# Comparing, saving, loading
+
+
+def unchanged(
+    current: Manifest, saved: Manifest | None, *, doubt_seconds: float = DOUBT_SECONDS
+) -> bool:
+    """True only when the walk proves nothing rdiff-backup looks at changed since `saved`."""
+    if saved is None or current.format != FORMAT or saved.format != FORMAT:
+        return False
+    if not (current.complete and saved.complete):
+        return False
+    same_selection = (
+        current.source == saved.source
+        and current.folders == saved.folders
+        and current.ignore == saved.ignore
+        and current.mark == saved.mark
+    )
+    if not same_selection:
+        return False
+    if current.count != saved.count or current.digest != saved.digest:
+        return False
+    return saved.settled(doubt_seconds) and current.scanned_at_ns >= saved.scanned_at_ns
+
+
+def save(manifest: Manifest, path: Path) -> None:
+    """Write atomically: a temporary file beside it, flushed, then os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(dataclasses.asdict(manifest), sort_keys=True, indent=1)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path) -> Manifest | None:
+    """The saved manifest, or None when it is missing, unreadable, corrupt or of another format."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            return None
+        manifest = Manifest(
+            source=_typed(data["source"], str),
+            folders=tuple(_typed(f, str) for f in _typed(data["folders"], list)),
+            ignore=tuple(_typed(p, str) for p in _typed(data["ignore"], list)),
+            digest=_typed(data["digest"], str),
+            count=_typed(data["count"], int),
+            scanned_at_ns=_typed(data["scanned_at_ns"], int),
+            newest_mtime_ns=_typed(data["newest_mtime_ns"], int),
+            errors=_typed(data["errors"], int),
+            mark=_typed(data["mark"], str),
+            format=FORMAT,
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if len(manifest.digest) != 64:
+        return None
+    return manifest
+
+
+def _typed(value: object, kind: type[_T]) -> _T:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"expected {kind.__name__}")
+    return value
+
+
+__all__ = ["DOUBT_SECONDS", "Manifest", "load", "paths", "save", "scan", "unchanged"]

@@ -1,0 +1,139 @@
+"""The benchmark's trees are deterministic and shaped as promised; the benchmark runs end to end.
+
+Correctness only: no test here depends on how fast anything is.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from megabackup import manifest
+from megabackup.bench import run, trees
+
+KIB, MIB = 1024, 1024 * 1024
+APP = Path(__file__).resolve().parents[1] / "app" / "megabackup"
+
+
+def test_the_same_seed_plans_the_same_tree_and_another_seed_does_not() -> None:
+    assert trees.plan_tree(2000, 7) == trees.plan_tree(2000, 7)
+    assert trees.plan_tree(2000, 7) != trees.plan_tree(2000, 8)
+    assert trees.plan_tree(500, 7, "data") != trees.plan_tree(500, 7, "home")
+
+
+def test_the_same_seed_writes_the_same_bytes_and_the_same_manifest(tmp_path: Path) -> None:
+    first, second, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for root, seed in ((first, 3), (second, 3), (other, 4)):
+        trees.build_tree(root, 80, seed, max_size=64 * KIB)
+    assert trees.content_digest(first) == trees.content_digest(second)
+    assert trees.content_digest(first) != trees.content_digest(other)
+    digest = manifest.scan(first, trees.HOME_FOLDERS, trees.IGNORE).digest
+    assert digest == manifest.scan(second, trees.HOME_FOLDERS, trees.IGNORE).digest
+    assert digest != manifest.scan(other, trees.HOME_FOLDERS, trees.IGNORE).digest
+
+
+def test_files_are_not_copies_of_each_other(tmp_path: Path) -> None:
+    trees.build_tree(tmp_path, 60, 5, max_size=64 * KIB)
+    contents = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
+    assert len({c[-512:] for c in contents if len(c) > 2 * KIB}) == len(
+        [c for c in contents if len(c) > 2 * KIB]
+    )
+
+
+def test_the_small_variant_has_the_promised_shape() -> None:
+    specs = trees.plan_tree(2000, 1)
+    sizes = [s.size for s in specs]
+    assert len(specs) == 2000 and len({s.path for s in specs}) == 2000
+    assert all(KIB <= size <= 20 * MIB for size in sizes)
+    assert sum(KIB <= size <= 100 * KIB for size in sizes) / len(sizes) >= 0.85
+    assert 5 <= sum(size >= MIB for size in sizes) <= 60
+    assert 100e6 <= sum(sizes) <= 400e6
+    assert max(s.path.count("/") for s in specs) >= 3  # nested folders
+    tops = {s.path.split("/")[0] for s in specs}
+    assert set(trees.HOME_FOLDERS) < tops  # and something outside the folder list
+    names = [s.path.rsplit("/", 1)[1] for s in specs]
+    assert any(name.endswith(".tmp") or name.startswith("~$") for name in names)
+
+
+def test_the_full_variant_is_about_ten_thousand_files_and_a_gigabyte() -> None:
+    specs = trees.plan_tree(10_000, 1)
+    assert len(specs) == 10_000
+    assert 0.7e9 <= sum(s.size for s in specs) <= 1.5e9
+
+
+def test_the_small_option_means_two_thousand_files() -> None:
+    parser = run.build_parser()
+    assert run.make_config(parser.parse_args(["--small"]), Path()).files == 2000
+    assert run.make_config(parser.parse_args([]), Path()).files == 10_000
+    assert run.make_config(parser.parse_args(["--files", "200"]), Path()).files == 200
+
+
+def test_the_change_is_one_percent_plus_fifty_and_deterministic(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    for root in (first, second):
+        trees.build_tree(root, 400, 2, max_size=64 * KIB)
+    done = trees.mutate(first, 9, folders=trees.HOME_FOLDERS, max_size=64 * KIB)
+    again = trees.mutate(second, 9, folders=trees.HOME_FOLDERS, max_size=64 * KIB)
+    assert done == again
+    eligible = [
+        p
+        for top in trees.HOME_FOLDERS
+        for p in (tmp_path / "b" / top).rglob("*")
+        if p.is_file() and not re.search(r"\.tmp$|^~\$|^Thumbs\.db$", p.name)
+    ]
+    assert len(done.changed) == round((len(eligible) - 50) * 0.01)
+    assert len(done.added) == 50 and len(set(done.added)) == 50
+    for relative in done.changed + done.added:
+        assert relative.split("/")[0] in trees.HOME_FOLDERS
+        assert (first / relative).read_bytes() == (second / relative).read_bytes()
+
+
+def test_the_bench_runs_end_to_end_and_prints_the_table(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "megabackup.bench", "--files", "60", "--data-files", "20",
+         "--max-size", "0.05", "--runs", "1", "--idle-seconds", "0", "--dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for header in ("/naive wall", "/naive CPU", "/limit wall", "peak"):
+        assert header in out
+    rows = [line for line in out.splitlines() if re.match(r"^(first cycle|no change|1% )", line)]
+    assert len(rows) == 9, out
+    for line in rows:
+        if " MegaBackup " in line:
+            assert len(re.findall(r"\d+\.\d\dx", line)) == 3, line
+        assert line.rstrip().endswith("ok"), line
+    assert "Skip-unchanged proof" in out
+    assert "Tray at idle: skipped" in out
+    assert list(tmp_path.iterdir()) == []  # the work folder is gone
+
+
+def test_the_idle_tray_is_reported_as_not_available_without_a_tray_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "megabackup"
+    fake.write_text("#!/bin/sh\necho 'invalid choice: tray' >&2\nexit 2\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setattr(run, "_tool", lambda name: str(fake))
+    config = run.make_config(run.build_parser().parse_args(["--files", "10"]), tmp_path)
+    idle = run.tray_idle(config, say=lambda line: None)
+    assert idle.note.startswith("not available")
+    assert idle.line().startswith("Tray at idle: not available")
+
+
+def test_nothing_in_the_app_imports_the_bench() -> None:
+    offenders = [
+        path.relative_to(APP).as_posix()
+        for path in APP.rglob("*.py")
+        if "bench" not in path.relative_to(APP).parts
+        and re.search(
+            r"megabackup\.bench|from megabackup import bench|from \. import bench",
+            path.read_text(encoding="utf-8"),
+        )
+    ]
+    assert offenders == []
