@@ -294,3 +294,16 @@ def test_a_damaged_history_does_not_take_the_tray_down(setup: Setup) -> None:
     worker = setup.worker()
     assert worker.alive and not _last(setup).stopped
     assert _last(setup).last_outcome == ""
+
+
+def test_an_overdue_place_is_told_even_while_paused(setup: Setup) -> None:
+    run_cycle(load(setup.settings), setup.paths, options=CycleOptions(trigger="test"))
+    ten_days_later = time.time() + 10 * 86_400
+    setup.paths.state.write_text(json.dumps({"pause": {"paused": True, "until": None}}))
+    setup.worker(clock=lambda: ten_days_later, tick_seconds=0.05)
+    setup.recorder.wait("the reminder", lambda: setup.recorder.notices)
+    time.sleep(0.5)  # ten more ticks
+    titles = [n.title for n in setup.recorder.notices]
+    assert titles[0].startswith("No good snapshot of ") and titles[0].endswith(" for 10 days")
+    assert _last(setup).paused and _last(setup).overdue
+    assert len(titles) == 1  # once, not at every tick

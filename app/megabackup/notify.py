@@ -106,13 +106,19 @@ def cycle_notice(
     """The one notification for a finished cycle, or None when there is nothing to tell."""
     notice = _main_notice(result, on_success)
     if overdue:
-        also = "; ".join(overdue_text(p) for p in overdue)
         if notice is None:
-            first = overdue[0]
-            title = f"No good snapshot of {first.place} for {first.days} days"
-            return Notice(title, also[0].upper() + also[1:] + ".", "overdue")
+            return overdue_notice(overdue)
+        also = "; ".join(overdue_text(p) for p in overdue)
         return Notice(notice.title, f"{notice.message} Also: {also}.", notice.kind)
     return notice
+
+
+def overdue_notice(overdue: Sequence[OverduePlace]) -> Notice:
+    """Places with no good snapshot for too long (also told when no cycle runs, e.g. paused)."""
+    first = overdue[0]
+    text = "; ".join(overdue_text(p) for p in overdue)
+    title = f"No good snapshot of {first.place} for {first.days} days"
+    return Notice(title, text[0].upper() + text[1:] + ".", "overdue")
 
 
 def _main_notice(result: _Cycle, on_success: bool) -> Notice | None:

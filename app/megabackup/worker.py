@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import queue
 import sqlite3
 import threading
@@ -24,7 +25,14 @@ from megabackup.engine import CycleBusy, CycleEvent, CycleOptions, CycleResult, 
 from megabackup.engine.status import Status, read_status
 from megabackup.history import HistoryError
 from megabackup.locations import AppPaths
-from megabackup.notify import Notice, Repeats, cycle_notice, overdue_places, settings_notice
+from megabackup.notify import (
+    Notice,
+    Repeats,
+    cycle_notice,
+    overdue_notice,
+    overdue_places,
+    settings_notice,
+)
 from megabackup.runlog import newest_log
 from megabackup.scheduler import Due, PauseState, Scheduler
 from megabackup.settings import Settings, SettingsError, load
@@ -33,6 +41,7 @@ from megabackup.tools.runner import CancelToken
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 20.0  # the longest wait between looks at the clock (ages, sleep, settings file)
+OVERDUE_REMINDER_SECONDS = 24 * 3600.0
 
 
 # ---- commands (what the tray may ask) -------------------------------------------------------
@@ -156,6 +165,7 @@ class Worker:
         self._busy_elsewhere = False
         self._history: Status | None = None
         self._last_emit = 0.0
+        self._overdue_told = -math.inf
         now = clock()
         kwargs = {} if settle_seconds is None else {"settle": settle_seconds}
         self.scheduler = Scheduler(paths.state, now, **kwargs)
@@ -235,7 +245,21 @@ class Worker:
         due = self._due()
         if due is not None and due.at <= now and self._cycle is None and not self._quitting:
             self._start_cycle(due.reason)
+        self._tell_overdue(now)
         self._emit()
+
+    def _tell_overdue(self, now: float) -> None:
+        """Backups that stopped must be told even when no cycle runs to tell it (paused, or
+        the machine kept off): once on start-up and then at most once a day."""
+        if self._cycle is not None or self._history is None or self._settings is None:
+            return
+        if now - self._overdue_told < OVERDUE_REMINDER_SECONDS:
+            return
+        days = self._settings.notifications.overdue_days
+        overdue = overdue_places(self._history.places, now, days)
+        if overdue:
+            self._overdue_told = now
+            self._notify(overdue_notice(overdue))
 
     def _handle(self, message: Command | _Event | _Done) -> None:
         if isinstance(message, BackupNow):
@@ -349,6 +373,8 @@ class Worker:
         notice = cycle_notice(
             result, on_success=self._settings.notifications.on_success, overdue=overdue
         )
+        if overdue:
+            self._overdue_told = now  # told with this cycle's news
         if notice is not None and not (self._quitting and result.outcome == "cancelled"):
             self._send(notice, now, asked)
 
