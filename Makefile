@@ -11,7 +11,7 @@ APT_PACKAGES := unison librsync-dev build-essential python3-venv python3-dev pyt
 	gir1.2-ayatanaappindicator3-0.1 \
 	rsync
 
-.PHONY: setup system-packages demo test lint format clean bench bench-small
+.PHONY: setup system-packages demo test property-long lint format clean bench bench-small
 
 setup: $(VENV)/.installed
 
@@ -42,6 +42,12 @@ test: setup
 	$(BIN)/ruff check app tests
 	$(BIN)/ruff format --check app tests
 	$(BIN)/pytest -q
+
+# The long run of the "nothing lost" property test; it prints what it tried and checked.
+PROPERTY_EXAMPLES ?= 1000
+property-long: setup
+	PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES) $(BIN)/pytest -q -s -p no:cacheprovider \
+		--timeout 0 tests/test_nothing_lost.py
 
 lint: setup
 	$(BIN)/ruff check app tests

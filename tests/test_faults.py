@@ -409,6 +409,7 @@ def test_a_lock_naming_a_reused_process_number_is_cleared(places: Places) -> Non
     for index in range(1500):
         write(places.desktop / "Documents" / "many" / f"f{index:04}.txt", f"content {index}\n")
     argv = rdiff.backup_argv(rdiff.locate(), places.desktop, places.desktop_repo)
+    time.sleep(1.1)  # rdiff-backup takes one snapshot a second at most
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 30
     while time.time() < deadline and not rdiff.inspect(places.desktop_repo).interrupted_backup:

@@ -141,7 +141,8 @@ def test_back_up_now_runs_a_cycle_reports_progress_and_notifies(setup: Setup) ->
 
     running = [s for s in setup.recorder.snapshots if s.running]
     steps = [s.progress.index for s in running if s.progress is not None]
-    assert steps == sorted(steps) and steps[-1] == 6  # every step was shown, in order
+    # every step was shown; the first round of snapshots runs side by side, so 1 and 3 overlap
+    assert set(steps) >= {1, 2, 3, 4, 5, 6} and steps[-1] == 6
     assert running[-1].progress is not None and running[-1].progress.total == 6
     last = setup.recorder.last
     assert last is not None

@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--full-check",
         action="store_true",
-        help="let unison compare file contents, not only sizes and times (slower)",
+        help="compare file contents in the sync and snapshot every place, taking no shortcuts",
     )
     run.add_argument(
         "--notify",
@@ -203,6 +203,7 @@ def _run(args: argparse.Namespace) -> int:
         allow_deletions=args.allow_deletions,
         new_place=args.new_place,
         fastcheck=not args.full_check,
+        skip_unchanged=not args.full_check,
     )
     result = run_cycle(settings, paths, options=options, events=_print_progress)
     print(report.cycle_report(result))

@@ -52,6 +52,11 @@ class AppPaths:
         return self.root / "places.json"
 
     @property
+    def manifests(self) -> Path:
+        """The stat walk saved at each repository's last good snapshot (skip-unchanged proof)."""
+        return self.root / "manifests"
+
+    @property
     def state(self) -> Path:
         return self.root / "state.json"
 

@@ -211,13 +211,18 @@ def scan(
     ignore: Sequence[str] = (),
     *,
     clock_ns: Callable[[], int] = time.time_ns,
+    observe: Callable[[str, os.stat_result], None] | None = None,
 ) -> Manifest:
-    """One stat walk of source (os.scandir, no symlink following), restricted like the snapshot."""
+    """One stat walk of source (os.scandir, no symlink following), restricted like the snapshot.
+
+    observe(relative, lstat) sees every entry, so other checks ride on this one walk."""
     started = clock_ns()
     walk = _Walk(source, _Selection.build(folders, ignore))
     records: list[bytes] = []
     newest = 0
     for relative, info, target in walk:
+        if observe is not None:
+            observe(relative, info)
         records.append(_record(os.fsencode(relative), info, target))
         if not stat.S_ISDIR(info.st_mode) and info.st_mtime_ns > newest:
             newest = info.st_mtime_ns

@@ -58,6 +58,7 @@ class SafetySettings:
 @dataclass(frozen=True)
 class ScheduleSettings:
     every_hours: float
+    full_check_every_days: float = 1.0  # unison compares contents, not only sizes and times
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "max_deletions": Field("whole", 1000, low=1, high=10_000_000),
         "max_deletions_percent": Field("number", 30, low=1, high=100),
     },
-    "schedule": {"every_hours": Field("number", 4, low=0.25, high=24 * 31)},
+    "schedule": {
+        "every_hours": Field("number", 4, low=0.25, high=24 * 31),
+        "full_check_every_days": Field("number", 1, low=0, high=365),
+    },
     "notifications": {
         "on_success": Field("flag", True),
         "overdue_days": Field("whole", 7, low=1, high=3650),
@@ -243,7 +247,10 @@ def validate(
         external=ExternalSettings(**values["external"]),
         folders=FolderSettings(**values["folders"]),
         safety=SafetySettings(**values["safety"]),
-        schedule=ScheduleSettings(every_hours=float(values["schedule"]["every_hours"])),
+        schedule=ScheduleSettings(
+            every_hours=float(values["schedule"]["every_hours"]),
+            full_check_every_days=float(values["schedule"]["full_check_every_days"]),
+        ),
         notifications=NotificationSettings(**values["notifications"]),
         tools=ToolSettings(**values["tools"]),
         retention=RetentionSettings(**values["retention"]),

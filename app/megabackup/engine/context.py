@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ class CycleOptions:
     allow_empty: bool = False  # a place that held files is empty on purpose
     allow_deletions: bool = False  # the person said yes to a mass deletion
     new_place: bool = False  # a server folder without its marker is a new place on purpose
-    fastcheck: bool = True
+    fastcheck: bool = True  # False: unison compares contents and no snapshot is skipped
+    skip_unchanged: bool = True  # a tree the manifest proves unchanged needs no new snapshot
     drive_roots: list[Path] | None = None
     bundled_unison: Path | None = None
     clock: Callable[[], float] = time.time
@@ -42,9 +44,11 @@ class StepContext:
     options: CycleOptions
     memory: PlaceMemory
     cycle: CycleResult
+    manifests: Path  # folder of the manifests saved at each repository's last good snapshot
     results: dict[str, StepResult] = field(default_factory=dict)
     checks: dict[str, FileCheck] = field(default_factory=dict)  # place -> its file check
+    memory_lock: threading.Lock = field(default_factory=threading.Lock)  # lanes share memory
 
     def warn(self, text: str) -> None:
-        self.cycle.warnings.append(text)
+        self.cycle.warnings.append(text)  # list.append is atomic: lanes may warn at once
         self.log.write(f"WARNING: {text}")

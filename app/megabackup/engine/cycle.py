@@ -6,8 +6,10 @@ worker and the tests all run this same function.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import filelock
@@ -29,13 +31,16 @@ from megabackup.engine.snapshot import run_snapshot
 from megabackup.engine.sync import run_sync
 from megabackup.history import ConflictRow, History, StepRow
 from megabackup.locations import AppPaths
-from megabackup.plan import SnapshotStep, Step, plan_cycle
+from megabackup.plan import SYNC_HOME, SnapshotStep, Step, plan_cycle
 from megabackup.runlog import RunLog, prune_logs
 from megabackup.safety import Preflight, preflight, server_places
 from megabackup.settings import Settings
+from megabackup.stamps import due, read_stamp, write_stamp
 from megabackup.tools.rdiff import Rdiff
 from megabackup.tools.runner import CancelToken, Runner
 from megabackup.tools.unison import Unison
+
+FULL_CHECK_STAMP = "full-check"
 
 
 class CycleBusy(Exception):
@@ -123,28 +128,25 @@ def _run_locked(
         else:
             _mark_server_places(settings, memory, log, renew=options.new_place)
             context = _make_context(settings, paths, check, cancel, log, options, memory, result)
-            for index, step in enumerate(steps, start=1):
-                emit(CycleEvent("step-started", index, len(steps), step.id, step.title))
-                step_result = _run_step(step, context)
-                context.results[step.id] = step_result
-                result.steps.append(step_result)
-                log.write(f"[{step_result.status}] {step.title}: {step_result.detail}".rstrip(": "))
-                _record_step(history, run_id, index, step_result)
-                emit(
-                    CycleEvent(
-                        "step-finished",
-                        index,
-                        len(steps),
-                        step.id,
-                        step.title,
-                        step_result.status,
-                        step_result.detail,
-                    )
-                )
+            full_check = _full_check_due(settings, paths, options)
+            if full_check:
+                context.options = dataclasses.replace(options, fastcheck=False)
+            runner = _StepRunner(context, history, run_id, len(steps), emit)
+            numbered = list(enumerate(steps, start=1))
+            first_round = [(i, s) for i, s in numbered if _first_round(s)]
+            runner.run_lanes(_lanes(first_round))
+            for index, step in numbered:
+                if not _first_round(step):
+                    runner.run(index, step)
+            result.steps = [context.results[step.id] for step in steps]
+            sync = result.step(SYNC_HOME)
+            if full_check and sync is not None and sync.succeeded:
+                write_stamp(paths.root, FULL_CHECK_STAMP, options.clock())
             if not cancel.cancelled:
                 _maintain(settings, paths, check, context, result)
         result.outcome = _outcome(result, cancel)
     except BaseException as exc:  # Ctrl+C, or a bug: the history must not say "running" forever
+        cancel.cancel()  # snapshots still running side by side stop too
         result.outcome = CANCELLED if isinstance(exc, KeyboardInterrupt) else FAILED
         if not isinstance(exc, KeyboardInterrupt):
             result.problems.append(f"internal error: {exc!r}")
@@ -173,6 +175,7 @@ def _make_context(
     runner = Runner(log=log.write)
     sync_tool = Unison(runner, check.unison_program, paths.unison) if check.unison_program else None
     return StepContext(
+        manifests=paths.manifests,
         settings=settings,
         rdiff=Rdiff(runner, check.rdiff_prefix, clock=options.clock),
         unison=sync_tool,
@@ -197,6 +200,86 @@ def _mark_server_places(
         except OSError as exc:
             log.write(f"WARNING: could not mark the {place} {path}: {exc}")
     memory.save()
+
+
+class _StepRunner:
+    """Runs steps (from any lane thread), records each one, and reports it as it goes."""
+
+    def __init__(
+        self, context: StepContext, history: History, run_id: int, total: int, emit: EventSink
+    ) -> None:
+        self.context, self.history, self.run_id = context, history, run_id
+        self.total, self.emit = total, emit
+
+    def run(self, index: int, step: Step, context: StepContext | None = None) -> None:
+        context = context or self.context
+        self.emit(CycleEvent("step-started", index, self.total, step.id, step.title))
+        result = _run_step(step, context)
+        self.context.results[step.id] = result
+        context.log.write(f"[{result.status}] {step.title}: {result.detail}".rstrip(": "))
+        _record_step(self.history, self.run_id, index, result)
+        self.emit(
+            CycleEvent(
+                "step-finished",
+                index,
+                self.total,
+                step.id,
+                step.title,
+                result.status,
+                result.detail,
+            )
+        )
+
+    def run_lanes(self, lanes: list[list[tuple[int, Step]]]) -> None:
+        """Each lane writes to its own disk, so lanes run side by side; a lane runs in order."""
+        if len(lanes) <= 1:
+            for index, step in lanes[0] if lanes else []:
+                self.run(index, step)
+            return
+        with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+            futures = [pool.submit(self._lane, lane) for lane in lanes]
+            for future in futures:
+                future.result()  # a bug in one lane surfaces here, after the others finish
+
+    def _lane(self, lane: list[tuple[int, Step]]) -> None:
+        for index, step in lane:
+            self.run(index, step, self._lane_context(step))
+
+    def _lane_context(self, step: Step) -> StepContext:
+        """Same shared state; tool output tagged with the step, as two tools write one log."""
+        tag = step.id.removeprefix("snapshot-")
+        runner = Runner(log=lambda line: self.context.log.write(f"[{tag}] {line}"))
+        rdiff_tool = Rdiff(runner, self.context.rdiff.prefix, clock=self.context.rdiff.clock)
+        return dataclasses.replace(self.context, rdiff=rdiff_tool)
+
+
+def _first_round(step: Step) -> bool:
+    return isinstance(step, SnapshotStep) and not step.after_sync
+
+
+def _lanes(steps: list[tuple[int, Step]]) -> list[list[tuple[int, Step]]]:
+    """Group the first round of snapshots by the disk they write to (desktop backup, USB drive):
+    two snapshots onto one disk would only fight over it."""
+    lanes: dict[str, list[tuple[int, Step]]] = {}
+    for index, step in steps:
+        assert isinstance(step, SnapshotStep)
+        lanes.setdefault(step.target, []).append((index, step))
+    return list(lanes.values())
+
+
+def _full_check_due(settings: Settings, paths: AppPaths, options: CycleOptions) -> bool:
+    """unison's fast check trusts sizes and times, which FAT/exFAT can fool: now and then,
+    compare contents."""
+    if not options.fastcheck:
+        return True
+    every_days = settings.schedule.full_check_every_days
+    if every_days <= 0:
+        return False
+    last = read_stamp(paths.root, FULL_CHECK_STAMP)
+    if last is None:  # the first sync compares everything anyway
+        write_stamp(paths.root, FULL_CHECK_STAMP, options.clock())
+        return False
+    return due(last, options.clock(), every_days * 86_400)
 
 
 def _maintain(

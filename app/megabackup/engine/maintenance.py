@@ -7,7 +7,6 @@ repository, which a cycle every few hours should not pay each time.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,10 +16,11 @@ from megabackup import retention, verify
 from megabackup.locations import AppPaths
 from megabackup.runlog import RunLog
 from megabackup.settings import Settings
+from megabackup.stamps import due, read_stamp, write_stamp
 from megabackup.tools.runner import CancelToken, Runner
 
 RETENTION_EVERY_SECONDS = 86_400
-RETENTION_STAMP = "retention.json"
+RETENTION_STAMP = "retention"
 
 
 @dataclass
@@ -46,7 +46,7 @@ def run_maintenance(
     if _retention_due(paths, now) or _short_of_space(settings, repositories):
         tidy = retention.apply(settings, repositories, runner, clock, prefix=prefix, cancel=cancel)
         if not cancel.cancelled:
-            _stamp(paths, now)
+            write_stamp(paths.root, RETENTION_STAMP, now)
         if tidy.removed_count:
             report.notes.append("old snapshots: " + tidy.summary())
         report.warnings += [f"old snapshots: {problem}" for problem in tidy.problems]
@@ -67,20 +67,11 @@ def run_maintenance(
 
 
 def _retention_due(paths: AppPaths, now: float) -> bool:
-    try:
-        data = json.loads((paths.root / RETENTION_STAMP).read_text(encoding="utf-8"))
-        last = float(data["last_run"])
-    except (OSError, ValueError, KeyError, TypeError):
-        _stamp(paths, now)  # the first backup has nothing old to tidy: start the day's count
+    last = read_stamp(paths.root, RETENTION_STAMP)
+    if last is None:  # the first backup has nothing old to tidy: start the day's count
+        write_stamp(paths.root, RETENTION_STAMP, now)
         return False
-    return last > now or now - last >= RETENTION_EVERY_SECONDS
-
-
-def _stamp(paths: AppPaths, now: float) -> None:
-    target = paths.root / RETENTION_STAMP
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(json.dumps({"last_run": now}) + "\n", encoding="utf-8")
-    temporary.replace(target)
+    return due(last, now, RETENTION_EVERY_SECONDS)
 
 
 def _short_of_space(settings: Settings, repositories: list[Path]) -> bool:

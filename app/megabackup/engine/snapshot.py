@@ -1,10 +1,16 @@
-"""One snapshot step: check the files, make sure a first snapshot fits, run rdiff-backup."""
+"""One snapshot step: one stat walk of the source, then rdiff-backup unless nothing changed.
+
+The walk both checks the files (impossible dates, names Windows cannot store) and proves, against
+the manifest saved at the last good snapshot of this repository, that nothing rdiff-backup looks
+at has changed; then the snapshot is skipped. Any doubt runs rdiff-backup as usual.
+"""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+from megabackup import manifest
 from megabackup.engine.context import HOME_PLACES, StepContext
 from megabackup.engine.results import (
     CANCELLED,
@@ -33,7 +39,27 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
         changed = sync.to_desktop if step.place == "desktop home" else sync.to_server
         if not changed:
             return StepResult(step.id, step.title, NOT_NEEDED, "the sync changed nothing here")
-    files = None if step.after_sync else _check_files(step, context)
+    limit = context.settings.safety.max_clock_skew_seconds
+    files, current = check_tree(
+        step.source, step.folders, step.ignore, context.options.clock(), limit
+    )
+    if not step.after_sync:
+        _report_findings(step, files, current, context)
+    saved_at = context.manifests / f"{step.place.replace(' ', '-')}.json"
+    mark = _mark(step.repository)
+    if (
+        context.options.skip_unchanged
+        and not step.after_sync
+        and manifest.unchanged(current.with_mark(mark), manifest.load(saved_at))
+    ):
+        _remember(step, 0, context)
+        return StepResult(
+            step.id,
+            step.title,
+            OK,
+            "nothing changed since the last snapshot, so none was needed",
+            source_files=current.count,
+        )
     no_room = _room_for_first_snapshot(step, files)
     if no_room:
         return StepResult(step.id, step.title, FAILED, no_room)
@@ -56,6 +82,8 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
         detail = counts + (f"; {detail}" if detail else "")
         if not step.after_sync:
             _remember(step, stats.deleted_files, context)
+        if status == OK and not stats.errors:  # only a complete snapshot may vouch for the tree
+            manifest.save(current.with_mark(_mark(step.repository)), saved_at)
     return StepResult(
         step.id,
         step.title,
@@ -69,19 +97,28 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
     )
 
 
-def _check_files(step: SnapshotStep, context: StepContext) -> FileCheck:
-    """One stat walk before snapshot A; what it finds is reported, it never blocks a backup."""
-    limit = context.settings.safety.max_clock_skew_seconds
-    files = check_tree(step.source, step.folders, step.ignore, context.options.clock(), limit)
+def _mark(repository: Path) -> str:
+    """The repository's newest snapshot: a replaced or rolled-back one never matches a manifest."""
+    state = rdiff.inspect(repository)
+    return (
+        f"{state.last_snapshot:.0f}" if state.last_snapshot and not state.interrupted_backup else ""
+    )
+
+
+def _report_findings(
+    step: SnapshotStep, files: FileCheck, current: manifest.Manifest, context: StepContext
+) -> None:
     context.checks[step.place] = files
-    for finding in files.findings():
+    findings = files.findings()
+    if current.errors:
+        findings.append(f"{current.errors} file(s) or folder(s) could not be read")
+    for finding in findings:
         context.warn(f"{step.place}: {finding}")
-    return files
 
 
-def _room_for_first_snapshot(step: SnapshotStep, files: FileCheck | None) -> str:
+def _room_for_first_snapshot(step: SnapshotStep, files: FileCheck) -> str:
     """A first snapshot that cannot fit fails before it writes anything."""
-    if files is None or rdiff.inspect(step.repository).exists:
+    if rdiff.inspect(step.repository).exists:
         return ""
     free = free_bytes(step.repository)
     if free is None or free >= files.total_bytes * 1.05:
@@ -93,9 +130,8 @@ def _room_for_first_snapshot(step: SnapshotStep, files: FileCheck | None) -> str
     )
 
 
-def _disk_full(step: SnapshotStep, files: FileCheck | None, rolled_back: bool) -> str:
+def _disk_full(step: SnapshotStep, files: FileCheck, rolled_back: bool) -> str:
     free = free_bytes(step.repository) or 0
-    holds = f"; the {step.place} holds {size_text(files.total_bytes)} in all" if files else ""
     undone = (
         "the unfinished snapshot was rolled back"
         if rolled_back
@@ -103,17 +139,20 @@ def _disk_full(step: SnapshotStep, files: FileCheck | None, rolled_back: bool) -
     )
     return (
         f"the {step.target} ({step.repository}) is full ({size_text(free)} free after "
-        f"cleaning up){holds}. The earlier snapshots are intact; {undone}. Make room on the disk"
+        f"cleaning up); the {step.place} holds {size_text(files.total_bytes)} in all. "
+        f"The earlier snapshots are intact; {undone}. Make room on the disk"
     )
 
 
 def _remember(step: SnapshotStep, deleted: int, context: StepContext) -> None:
     """What the place held, and the deletions that the next sync would pass on."""
-    memory = context.memory
-    memory.remember_contents(step.place, step.source, step.folders)
-    if step.place in HOME_PLACES:
-        memory.pending_deletions[step.place] = memory.pending_deletions.get(step.place, 0) + deleted
-    memory.save()
+    with context.memory_lock:
+        memory = context.memory
+        memory.remember_contents(step.place, step.source, step.folders)
+        if step.place in HOME_PLACES:
+            pending = memory.pending_deletions.get(step.place, 0)
+            memory.pending_deletions[step.place] = pending + deleted
+        memory.save()
 
 
 def free_bytes(path: Path) -> int | None:

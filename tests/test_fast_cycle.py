@@ -1,0 +1,182 @@
+"""Fast cycles must leave exactly what a full cycle leaves: skipping, lanes, the fast check."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from megabackup.engine.cycle import FULL_CHECK_STAMP
+from megabackup.stamps import read_stamp, write_stamp
+from support import Places, write
+
+
+@pytest.fixture
+def places(tmp_path: Path) -> Places:
+    return aged(Places(tmp_path))
+
+
+def aged(places: Places) -> Places:
+    """Files written an hour ago, as on a real desk: a file written in the last seconds could
+    change again without its time showing it, so the manifest rightly refuses to vouch for it."""
+    hour_ago = time.time() - 3600
+    for root in (places.desktop, places.server, places.data):
+        for path in root.rglob("*"):
+            os.utime(path, (hour_ago, hour_ago), follow_symlinks=False)
+    return places
+
+
+SNAPSHOT_A = ("snapshot-server-home", "snapshot-server-data", "snapshot-desktop-home")
+SKIPPED_DETAIL = "nothing changed since the last snapshot"
+
+
+def state_of(places: Places) -> dict[str, dict[str, tuple[str, int, str]]]:
+    """Every place and every mirror, relative paths -> (kind, mode, content)."""
+    roots = {
+        "desktop": places.desktop,
+        "server": places.server,
+        "data": places.data,
+        "desktop backup": places.desktop_repo,
+        "drive home": places.drive / "home",
+        "drive data": places.drive / "data",
+    }
+    found: dict[str, dict[str, tuple[str, int, str]]] = {}
+    for name, root in roots.items():
+        entries = {}
+        for path in sorted(root.rglob("*")):
+            relative = path.relative_to(root).as_posix()
+            if relative.startswith("rdiff-backup-data") or path.name.startswith(".megabackup"):
+                continue
+            mode = stat.S_IMODE(path.lstat().st_mode)
+            if path.is_dir():
+                entries[relative] = ("folder", mode, "")
+            else:
+                entries[relative] = ("file", mode, path.read_text(errors="replace"))
+        found[name] = entries
+    return found
+
+
+def same_second_same_size_edit(places: Places) -> None:
+    notes = places.desktop / "Documents" / "notes.txt"
+    old = notes.stat()
+    notes.write_text("Shopping list: milk, bread!\n"[: old.st_size].ljust(old.st_size, "!"))
+    os.utime(notes, ns=(old.st_atime_ns, old.st_mtime_ns + 1))  # same second, a tick later
+
+
+def rename(places: Places) -> None:
+    (places.server / "Documents" / "budget.csv").rename(places.server / "Documents" / "b.csv")
+
+
+def permissions_only(places: Places) -> None:
+    (places.desktop / "Pictures" / "holiday.jpg").chmod(0o600)
+
+
+def file_becomes_folder(places: Places) -> None:
+    target = places.data / "Archive" / "2019 report.txt"
+    target.unlink()
+    write(target / "inside.txt", "now a folder\n")
+
+
+def nothing(places: Places) -> None:
+    pass
+
+
+CHANGES: list[Callable[[Places], None]] = [
+    nothing,
+    same_second_same_size_edit,
+    rename,
+    permissions_only,
+    file_becomes_folder,
+    nothing,
+]
+
+
+def test_skipping_leaves_exactly_what_a_full_cycle_leaves(tmp_path: Path) -> None:
+    fast = aged(Places(tmp_path / "fast"))
+    full = aged(Places(tmp_path / "full"))
+    skipped_steps = 0
+    for change in CHANGES:
+        for places in (fast, full):
+            change(places)
+        fast_result = fast.cycle()
+        full_result = full.cycle(skip_unchanged=False)
+        assert fast_result.outcome == full_result.outcome == "ok", change.__name__
+        assert state_of(fast) == state_of(full), f"after {change.__name__}"
+        skipped_steps += sum(SKIPPED_DETAIL in s.detail for s in fast_result.steps)
+        assert not any(SKIPPED_DETAIL in s.detail for s in full_result.steps)
+    assert skipped_steps >= 6, "the fast path was taken where nothing changed"
+
+
+@pytest.mark.parametrize(
+    "change", [same_second_same_size_edit, rename, permissions_only, file_becomes_folder]
+)
+def test_a_changed_tree_is_never_skipped(places: Places, change: Callable[[Places], None]) -> None:
+    places.cycle()
+    places.cycle()
+    change(places)
+
+    result = places.cycle()
+
+    changed_step = {
+        same_second_same_size_edit: "snapshot-desktop-home",
+        rename: "snapshot-server-home",
+        permissions_only: "snapshot-desktop-home",
+        file_becomes_folder: "snapshot-server-data",
+    }[change]
+    step = result.step(changed_step)
+    assert step is not None and SKIPPED_DETAIL not in step.detail
+    if change is not same_second_same_size_edit:  # rdiff-backup keeps whole seconds: it sees
+        assert step.changed_files + step.new_files + step.deleted_files > 0  # no change there
+
+
+def test_a_cycle_with_no_change_runs_no_snapshot(places: Places) -> None:
+    places.cycle()
+
+    result = places.cycle()
+
+    for step_id in SNAPSHOT_A:
+        step = result.step(step_id)
+        assert step is not None and step.status == "ok" and SKIPPED_DETAIL in step.detail
+    assert (
+        "rdiff-backup"
+        not in Path(result.log_path).read_text().split("syncing home")[0].split("started", 1)[1]
+    )
+
+
+def test_an_emptied_repository_is_not_trusted_to_hold_the_tree(places: Places) -> None:
+    places.cycle()
+    shutil.rmtree(places.drive / "data")
+
+    result = places.cycle()
+
+    step = result.step("snapshot-server-data")
+    assert step is not None and SKIPPED_DETAIL not in step.detail
+    assert (places.drive / "data" / "Archive" / "2019 report.txt").is_file()
+
+
+def test_the_first_round_of_snapshots_runs_side_by_side(places: Places) -> None:
+    result = places.cycle()
+    desktop = result.step("snapshot-desktop-home")
+    server = result.step("snapshot-server-home")
+    assert desktop and server and desktop.started and server.started
+    assert desktop.finished and server.finished
+    assert desktop.started < server.finished and server.started < desktop.finished
+
+
+def test_the_full_content_check_runs_when_due_and_is_recorded(places: Places) -> None:
+    places.cycle()
+    assert read_stamp(places.paths.root, FULL_CHECK_STAMP) is not None
+    fast = places.cycle()
+    assert "-fastcheck true" in Path(fast.log_path).read_text()
+    write_stamp(places.paths.root, FULL_CHECK_STAMP, time.time() - 2 * 86_400)
+
+    due = places.cycle()
+
+    assert "-fastcheck false" in Path(due.log_path).read_text()
+    stamp = read_stamp(places.paths.root, FULL_CHECK_STAMP)
+    assert stamp is not None and time.time() - stamp < 60
