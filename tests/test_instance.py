@@ -82,16 +82,30 @@ def test_the_lock_is_held_against_another_process(running, tmp_path: Path) -> No
     assert done.returncode == 7
 
 
-def test_cli_send_with_no_tray_fails_with_one_line(tmp_path: Path) -> None:
-    env = dict(os.environ, MEGABACKUP_HOME=str(tmp_path))
-    done = subprocess.run(
-        [sys.executable, "-m", "megabackup", "tray", "--send", "quit"],
-        env=env,
+def _megabackup(state: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    environment.update(MEGABACKUP_HOME=str(state), **env)
+    return subprocess.run(
+        [sys.executable, "-m", "megabackup", *args],
+        env=environment,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_cli_send_with_no_tray_fails_with_one_line(tmp_path: Path) -> None:
+    done = _megabackup(tmp_path, "tray", "--send", "quit")
     assert done.returncode == 3
     assert done.stderr.startswith("megabackup: ") and "tray" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_without_a_display_the_tray_says_so_and_frees_its_place(tmp_path: Path) -> None:
+    settings = str(tmp_path / "s.toml")
+    done = _megabackup(tmp_path, "tray", "--settings", settings, PYSTRAY_BACKEND="xorg")
+    assert done.returncode == 3
+    assert done.stderr.startswith("megabackup: no system tray is available here")
+    assert "Traceback" not in done.stderr
+    assert Instance(tmp_path).acquire()  # the lock went with the process

@@ -344,7 +344,8 @@ def _setup_logging(paths: AppPaths, debug: bool) -> None:
 def main(settings_path: Path | None = None, *, send: str | None = None, debug: bool = False) -> int:
     """`megabackup tray`: 0 when it ran (or handed over to the running one), 3 when it cannot."""
     paths = AppPaths.from_environment()
-    settings_path = settings_path or default_settings_path()
+    # absolute: the autostart entry runs from another folder
+    settings_path = (settings_path or default_settings_path()).expanduser().absolute()
     if send:
         instance.send(paths.root, send)
         print(f"MegaBackup tray: {send} requested.")
@@ -356,7 +357,11 @@ def main(settings_path: Path | None = None, *, send: str | None = None, debug: b
         return 0
     try:
         _setup_logging(paths, debug)
-        pystray = import_pystray()
+        try:
+            pystray = import_pystray()
+        except TrayUnavailable as exc:
+            print(f"megabackup: {exc}; `megabackup run` works without one.", file=sys.stderr)
+            return 3
         cls = icon_class(pystray)
         icon = cls(ICON_NAME, render(IconState.OK, 64), "MegaBackup")
         fix_plain_x_icon(icon)
