@@ -231,3 +231,26 @@ def test_the_newest_log_is_found(tmp_path: Path) -> None:
     log.write("now")
     log.close()
     assert runlog.newest_log(tmp_path) == log.path
+
+
+def test_many_openers_of_a_new_history_at_once_all_succeed(tmp_path: Path) -> None:
+    """The tray and a command-line run may create the history at the same moment."""
+    path = tmp_path / "history.sqlite3"
+    count = 16
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        barrier.wait()
+        try:
+            History(path).start_run("test", 0.0, "")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(History(path).runs()) == count

@@ -226,3 +226,18 @@ def test_run_notify_sends_one_notification_through_plyer(
     received = [json.loads(line) for line in out.read_text().splitlines()]
     assert received[-1]["summary"] == "Settings have a problem"
     assert "desktop.home" in received[-1]["body"]
+
+
+def test_damage_found_by_the_verify_is_told_first() -> None:
+    result = _result("warning", _ok_steps(), damaged=["drive home: 2 damaged files: a.txt, b.txt"])
+    notice = cycle_notice(result, on_success=True)
+    assert notice is not None and notice.kind == "failed"
+    assert notice.title == "A backup has damaged files"
+    assert "a.txt" in notice.message and "megabackup verify" in notice.message
+
+
+def test_a_held_sync_asks_for_the_ok_with_the_menu_words() -> None:
+    steps = [StepResult("sync-home", "syncing home", "held", "waiting for your OK")]
+    notice = cycle_notice(_result("warning", steps, deletions_waiting=41), on_success=True)
+    assert notice is not None and notice.title == "The sync waits for your OK"
+    assert '"Allow 41 deletions and sync"' in notice.message

@@ -158,6 +158,7 @@ def test_the_menu_in_order_when_idle() -> None:
         ("Back up now", "backup", True, None, True),
         ("Pause", "", True, None, False),
         ("-", "", False, None, False),
+        ("Restore a file\u2026", "restore", True, None, False),
         ("Open last log", "open-log", True, None, False),
         ("Open settings", "open-settings", True, None, False),
         ("Start with Windows", "autostart", True, False, False),
@@ -208,6 +209,25 @@ def test_menu_actions_map_to_worker_commands() -> None:
     assert isinstance(tomorrow, Pause) and tomorrow.until is not None
     assert dt.datetime.fromtimestamp(tomorrow.until) == dt.datetime(2026, 12, 1, 8, 0)
     assert menu.command_for("open-log", NOW) is None
+    assert menu.command_for("allow-deletions", NOW) == BackupNow(allow_deletions=True)
+    assert menu.command_for("restore", NOW) is None  # the tray opens the window itself
+
+
+def test_a_held_sync_offers_to_allow_its_deletions() -> None:
+    waiting = snap(deletions_waiting=41, last_outcome="warning", last_summary="sync held")
+    line = menu.view(waiting)
+    assert (line.state, line.line) == (
+        IconState.WARNING,
+        "The sync waits for your OK to pass on 41 deletions",
+    )
+    rows = _rows(menu.build(waiting, autostart=None))
+    assert rows[3] == ("Allow 41 deletions and sync", "allow-deletions", True, None, False)
+    assert "Allow" not in " ".join(r[0] for r in _rows(menu.build(snap(), autostart=None)))
+
+
+def test_restore_needs_usable_settings() -> None:
+    rows = {r[0]: r for r in _rows(menu.build(snap(settings_usable=False), autostart=None))}
+    assert rows["Restore a file\u2026"][2] is False
 
 
 # ---- the tray's callbacks through real pystray menu objects --------------------------------------

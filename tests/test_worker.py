@@ -308,3 +308,27 @@ def test_an_overdue_place_is_told_even_while_paused(setup: Setup) -> None:
     assert titles[0].startswith("No good snapshot of ") and titles[0].endswith(" for 10 days")
     assert _last(setup).paused and _last(setup).overdue
     assert len(titles) == 1  # once, not at every tick
+
+
+def test_a_held_sync_waits_until_the_person_allows_the_deletions(setup: Setup) -> None:
+    home = setup.settings.parent / "desktop" / "home" / "Documents"
+    for index in range(30):
+        (home / f"old-{index:02}.txt").write_text(f"old {index}\n")
+    server_copy = setup.settings.parent / "server" / "home" / "Documents" / "old-07.txt"
+    worker = setup.worker()
+    worker.submit(BackupNow())
+    setup.recorder.wait("the first cycle", _cycles_done(setup, 1))
+    assert server_copy.is_file()
+    for index in range(30):
+        (home / f"old-{index:02}.txt").unlink()
+
+    worker.submit(BackupNow())
+    setup.recorder.wait("the held cycle", _cycles_done(setup, 2))
+
+    assert _last(setup).deletions_waiting == 30
+    assert server_copy.is_file(), "the deletions wait for the person's OK"
+    assert setup.recorder.notices[-1].title == "The sync waits for your OK"
+    worker.submit(BackupNow(allow_deletions=True))
+    setup.recorder.wait("the allowed cycle", _cycles_done(setup, 3))
+    assert not server_copy.exists()
+    assert _last(setup).deletions_waiting == 0

@@ -99,8 +99,7 @@ class History:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with self._connect() as db:
-                self._migrate(db)
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             raise HistoryError(f"the history file {path} cannot be read ({exc})") from None
 
@@ -113,17 +112,29 @@ class History:
         finally:
             db.close()
 
-    def _migrate(self, db: sqlite3.Connection) -> None:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise HistoryError(
-                f"the history file {self.path} was written by a newer MegaBackup "
-                f"(schema {version}, this one knows {SCHEMA_VERSION})"
-            )
-        for number in range(version, SCHEMA_VERSION):
-            db.executescript(
-                f"BEGIN; {MIGRATIONS[number]} PRAGMA user_version = {number + 1}; COMMIT;"
-            )
+    def _migrate(self) -> None:
+        """Read the version and upgrade in one write transaction: the tray and a command-line
+        run may open a new history at the same moment, and only one may create its tables."""
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise HistoryError(
+                        f"the history file {self.path} was written by a newer MegaBackup "
+                        f"(schema {version}, this one knows {SCHEMA_VERSION})"
+                    )
+                for number in range(version, SCHEMA_VERSION):
+                    for statement in _statements(MIGRATIONS[number]):
+                        db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {number + 1}")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
 
     # -- writing -------------------------------------------------------------
 
@@ -236,3 +247,16 @@ class History:
                 tuple(steps),
             ).fetchone()
         return row[0] if row and row[0] is not None else None
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into whole statements (sqlite3 runs one at a time in a transaction)."""
+    found, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            found.append(current.strip())
+            current = ""
+    if current.strip():
+        found.append(current.strip())
+    return found

@@ -17,6 +17,8 @@ from megabackup.notify import TOOLTIP_LIMIT, clip
 from megabackup.scheduler import pause_end
 from megabackup.worker import BackupNow, Cancel, Command, Pause, Quit, Resume, Snapshot
 
+RESTORE_TEXT = "Restore a file\u2026"
+
 PAUSE_CHOICES = (
     ("30 minutes", "30m"),
     ("1 hour", "1h"),
@@ -76,6 +78,9 @@ def view(snapshot: Snapshot) -> View:
     if snapshot.settings_problem:
         line = f"Settings have a problem (the last good ones are used): {snapshot.settings_problem}"
         return View(IconState.WARNING, line)
+    if snapshot.deletions_waiting:
+        count = snapshot.deletions_waiting
+        return View(IconState.WARNING, f"The sync waits for your OK to pass on {count} deletions")
     if snapshot.open_conflicts:
         count = snapshot.open_conflicts
         noun = "1 conflict needs" if count == 1 else f"{count} conflicts need"
@@ -159,6 +164,10 @@ def build(
         items.append(
             Item("Back up now", "backup", enabled=not snapshot.busy_elsewhere, default=True)
         )
+        if snapshot.deletions_waiting:
+            count = snapshot.deletions_waiting
+            text = f"Allow {count} deletions and sync"
+            items.append(Item(text, "allow-deletions", enabled=not snapshot.busy_elsewhere))
     if snapshot.paused:
         items.append(Item("Resume", "resume"))
     else:
@@ -166,6 +175,7 @@ def build(
         items.append(Item("Pause", submenu=submenu))
     items += [
         SEPARATOR,
+        Item(RESTORE_TEXT, "restore", enabled=snapshot.settings_usable),
         Item("Open last log", "open-log", enabled=snapshot.last_log is not None),
         Item("Open settings", "open-settings"),
     ]
@@ -179,6 +189,8 @@ def command_for(action: str, now: float) -> Command | None:
     """The worker command for a menu action; None for the actions the tray does itself."""
     if action == "backup":
         return BackupNow()
+    if action == "allow-deletions":
+        return BackupNow(allow_deletions=True)
     if action == "cancel":
         return Cancel()
     if action == "resume":

@@ -66,6 +66,8 @@ class _Cycle(Protocol):
     outcome: str
     problems: list[str]
     warnings: list[str]
+    damaged: list[str]
+    deletions_waiting: int
 
     @property
     def steps(self) -> Sequence[Any]: ...
@@ -134,6 +136,18 @@ def _main_notice(result: _Cycle, on_success: bool) -> Notice | None:
         step = failed[0]
         why = first_line(step.detail) or "see the log"
         return Notice(f"Backup failed: {step.title}", _sentence(why), "failed")
+    damaged = result.damaged
+    if damaged:
+        more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+        message = f"{first_line(damaged[0])}{more}. Run megabackup verify for the full list."
+        return Notice("A backup has damaged files", _sentence(message), "failed")
+    waiting = result.deletions_waiting
+    if waiting:
+        message = (
+            f"{waiting} files and folders were deleted on one side since the last sync. If that "
+            f'was you, choose "Allow {waiting} deletions and sync" in the menu.'
+        )
+        return Notice("The sync waits for your OK", message, "warning")
     conflicts = list(result.conflicts)
     if conflicts:
         count = len(conflicts)

@@ -262,6 +262,8 @@ class TrayApp:
                 self.open_settings()
             elif action == "autostart":
                 self.toggle_autostart()
+            elif action == "restore":
+                self.open_restore_window()
             else:
                 command = menu.command_for(action, time.time())
                 if command is not None:
@@ -285,6 +287,17 @@ class TrayApp:
                 shutil.copyfile(template, self.settings_path)
         self.opener(self.settings_path, edit=True)
         self.worker.submit(ReloadSettings())  # the worker also notices every later save
+
+    def open_restore_window(self) -> None:
+        """The window blocks until closed, so it gets a thread of its own; one window at a time
+        (open_restore_window itself refuses a second)."""
+        from megabackup.restore_window import open_restore_window
+        from megabackup.settings import load
+
+        settings = load(self.settings_path)  # a SettingsError becomes the click's notification
+        threading.Thread(
+            target=open_restore_window, args=(settings,), name="megabackup-restore", daemon=True
+        ).start()
 
     def toggle_autostart(self) -> None:
         if self.autostart is None:

@@ -21,7 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from megabackup.engine import CycleBusy, CycleEvent, CycleOptions, CycleResult, run_cycle
+from megabackup.engine import (
+    CancelToken,
+    CycleBusy,
+    CycleEvent,
+    CycleOptions,
+    CycleResult,
+    run_cycle,
+)
 from megabackup.engine.status import Status, read_status
 from megabackup.history import HistoryError
 from megabackup.locations import AppPaths
@@ -36,7 +43,6 @@ from megabackup.notify import (
 from megabackup.runlog import newest_log
 from megabackup.scheduler import Due, PauseState, Scheduler
 from megabackup.settings import Settings, SettingsError, load
-from megabackup.tools.runner import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,7 @@ OVERDUE_REMINDER_SECONDS = 24 * 3600.0
 @dataclass(frozen=True)
 class BackupNow:
     trigger: str = "manual"
+    allow_deletions: bool = False  # the person said yes to the deletions a held sync waits on
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,7 @@ class Snapshot:
     settings_problem: str = ""  # first line of what is wrong with the settings file
     settings_usable: bool = True  # False when no good settings were ever loaded
     busy_elsewhere: bool = False  # a `megabackup run` from the command line holds the lock
+    deletions_waiting: int = 0  # the last sync waits for an OK to pass on this many deletions
     last_log: Path | None = None
     quitting: bool = False
     stopped: bool = False  # the worker has ended (after Quit, or by a bug)
@@ -163,6 +171,7 @@ class Worker:
         self._announced: tuple[str, tuple[int, int] | None] | None = None
         self._repeats = Repeats()
         self._busy_elsewhere = False
+        self._deletions_waiting = 0
         self._history: Status | None = None
         self._last_emit = 0.0
         self._overdue_told = -math.inf
@@ -264,7 +273,7 @@ class Worker:
     def _handle(self, message: Command | _Event | _Done) -> None:
         if isinstance(message, BackupNow):
             if self._cycle is None and not self._quitting:
-                self._start_cycle(message.trigger)
+                self._start_cycle(message.trigger, allow_deletions=message.allow_deletions)
         elif isinstance(message, Cancel):
             if self._cycle is not None:
                 self._cancelling = True
@@ -305,7 +314,7 @@ class Worker:
             self._load_settings()
 
     # ---- cycles ----
-    def _start_cycle(self, trigger: str) -> None:
+    def _start_cycle(self, trigger: str, *, allow_deletions: bool = False) -> None:
         self._reload_if_changed()  # changes to the settings apply from the next cycle
         if self._settings is None:  # never loaded good settings: nothing to back up with
             why = f"The settings have a problem: {self._settings_problem}."
@@ -315,7 +324,9 @@ class Worker:
         with self._lock:
             self._token = token
         self._trigger, self._progress, self._cancelling = trigger, None, False
-        options = dataclasses.replace(self._options, trigger=_trigger_name(trigger))
+        options = dataclasses.replace(
+            self._options, trigger=_trigger_name(trigger), allow_deletions=allow_deletions
+        )
         self._cycle = threading.Thread(
             target=self._cycle_body,
             args=(self._settings, token, options),
@@ -365,6 +376,7 @@ class Worker:
             self._refresh_history()
             return
         self.results.append(result)
+        self._deletions_waiting = result.deletions_waiting
         self.scheduler.record(result.finished, needs_retry=_needs_retry(result))
         status = self._refresh_history()
         assert self._settings is not None
@@ -423,6 +435,7 @@ class Worker:
             settings_problem=self._settings_problem,
             settings_usable=self._settings is not None,
             busy_elsewhere=self._busy_elsewhere,
+            deletions_waiting=self._deletions_waiting,
             last_log=newest_log(self.paths.logs),
             quitting=self._quitting,
         )
