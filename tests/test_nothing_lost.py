@@ -49,12 +49,15 @@ SKEW_LIMIT = 5  # seconds; a skewed cycle shifts the desktop clock by more than 
 STATS = {"sequences": 0, "steps": 0, "cycles": 0, "killed": 0, "skewed": 0, "unplugged": 0}
 STATS.update({"versions checked": 0, "snapshots restored": 0})
 STATS["unseen versions replaced by the person"] = 0
+PROGRESS_EVERY = 25
 
 
 class NothingLost(RuleBasedStateMachine):
     @initialize()
     def build(self) -> None:
         STATS["sequences"] += 1
+        if STATS["sequences"] % PROGRESS_EVERY == 0:  # the long run says how far it got
+            print(f"... {_summary()}", flush=True)
         self.root = Path(tempfile.mkdtemp(prefix="megabackup-property-"))
         settings_path = build_places(self.root)
         text = settings_path.read_text(encoding="utf-8")
@@ -259,6 +262,10 @@ class NothingLost(RuleBasedStateMachine):
         return found
 
 
+def _summary() -> str:
+    return ", ".join(f"{value} {name}" for name, value in STATS.items())
+
+
 def _settings(examples: int, steps: int) -> settings:
     return settings(
         max_examples=examples,
@@ -276,8 +283,7 @@ def test_nothing_is_ever_lost() -> None:
     steps = int(os.environ.get("PROPERTY_STEPS", "12"))
     started = time.time()
     run_state_machine_as_test(NothingLost, settings=_settings(examples, steps))
-    summary = ", ".join(f"{value} {name}" for name, value in STATS.items())
-    line = f"nothing lost: {summary} in {time.time() - started:.0f} s"
+    line = f"nothing lost: {_summary()} in {time.time() - started:.0f} s"
     print("\n" + line)
     artifacts = Path(__file__).resolve().parent.parent / "test-artifacts"
     artifacts.mkdir(exist_ok=True)

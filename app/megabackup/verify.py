@@ -49,9 +49,9 @@ class VerifyReport:
         if self.status == DAMAGED:
             shown = ", ".join(self.damaged[:10]) + (" ..." if len(self.damaged) > 10 else "")
             return (
-                f"{self.repository}: {len(self.damaged)} damaged file(s): {shown}. Their older "
-                "snapshots may be damaged too; the next backup stores a fresh copy of each "
-                "file that still exists"
+                f"{self.repository}: {len(self.damaged)} damaged file(s): {shown}. The files "
+                "on the desktop and the server are not affected, but these copies in the backup "
+                "(and older snapshots of them) may not restore correctly; the disk may be failing"
             )
         return f"{self.repository}: {self.message}"
 
