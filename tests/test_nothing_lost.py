@@ -1,8 +1,9 @@
 """The proof of "nothing lost": a model-based property test with the real tools.
 
-Random operations across the three places (create, edit, delete and rename on the desktop or the
-server, edits of one file on both sides, data added on the server), cycles, cycles killed at a
-random moment, cycles under a skewed desktop clock, and the USB drive unplugged and plugged back.
+Each step: the person's random edits across the three places (create, edit, delete and rename on
+the desktop or the server, one file edited on both sides, data added on the server), then a cycle,
+a cycle killed at a random moment, or a cycle under a skewed desktop clock; or the USB drive is
+unplugged or plugged back.
 After every completed cycle: every file version that existed at the start of any cycle (completed
 or killed) is still recoverable, live on a place (conflict copies included) or from a snapshot.
 The one exception is a version that no snapshot ever held (the drive was unplugged, the clock was
@@ -46,6 +47,21 @@ NAMES = ["a.txt", "b.txt", "sub/c.txt", "sub/d e.txt", "Üml 😀.txt"]
 SIDES = ["desktop", "server"]
 FAKETIME = shutil.which("faketime")
 SKEW_LIMIT = 5  # seconds; a skewed cycle shifts the desktop clock by more than this
+# What the person does between two cycles: one to three edits on the places.
+EDITS = st.lists(
+    st.one_of(
+        st.tuples(st.just("write"), st.sampled_from(SIDES), st.sampled_from(NAMES)),
+        st.tuples(st.just("both"), st.sampled_from(NAMES), st.sampled_from(SIDES)),
+        st.tuples(st.just("delete"), st.sampled_from(SIDES), st.sampled_from(NAMES)),
+        st.tuples(
+            st.just("rename"), st.sampled_from(SIDES), st.sampled_from(NAMES),
+            st.sampled_from(NAMES),
+        ),
+        st.tuples(st.just("data"), st.sampled_from(["survey.csv", "deep/field notes.txt"])),
+    ),
+    min_size=0,
+    max_size=3,
+)  # fmt: skip
 STATS = {"sequences": 0, "steps": 0, "cycles": 0, "killed": 0, "skewed": 0, "unplugged": 0}
 STATS.update({"versions checked": 0, "snapshots restored": 0})
 STATS["unseen versions replaced by the person"] = 0
@@ -106,11 +122,9 @@ class NothingLost(RuleBasedStateMachine):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self._version(label), encoding="utf-8")
 
-    @rule(side=st.sampled_from(SIDES), name=st.sampled_from(NAMES))
     def write_file(self, side: str, name: str) -> None:
         self._write(self.homes[side] / "Documents" / name, f"{side}:{name}")
 
-    @rule(name=st.sampled_from(NAMES), newer=st.sampled_from(SIDES))
     def edit_on_both_sides(self, name: str, newer: str) -> None:
         for side in SIDES:
             path = self.homes[side] / "Documents" / name
@@ -118,13 +132,11 @@ class NothingLost(RuleBasedStateMachine):
             moment = time.time() - (0 if side == newer else 120)
             os.utime(path, (moment, moment))
 
-    @rule(side=st.sampled_from(SIDES), name=st.sampled_from(NAMES))
     def delete_file(self, side: str, name: str) -> None:
         path = self.homes[side] / "Documents" / name
         self._person_touches(path)
         path.unlink(missing_ok=True)
 
-    @rule(side=st.sampled_from(SIDES), old=st.sampled_from(NAMES), new=st.sampled_from(NAMES))
     def rename_file(self, side: str, old: str, new: str) -> None:
         source = self.homes[side] / "Documents" / old
         if source.is_file() and old != new:
@@ -133,9 +145,19 @@ class NothingLost(RuleBasedStateMachine):
             target.parent.mkdir(parents=True, exist_ok=True)
             source.replace(target)
 
-    @rule(name=st.sampled_from(["survey.csv", "deep/field notes.txt"]))
     def add_server_data(self, name: str) -> None:
         self._write(self.data / "Projects" / name, f"data:{name}")
+
+    def _apply(self, edits: list[tuple[str, ...]]) -> None:
+        actions = {
+            "write": self.write_file,
+            "both": self.edit_on_both_sides,
+            "delete": self.delete_file,
+            "rename": self.rename_file,
+            "data": self.add_server_data,
+        }
+        for kind, *arguments in edits:
+            actions[kind](*arguments)
 
     # -- the drive ---------------------------------------------------------------------------
 
@@ -156,8 +178,9 @@ class NothingLost(RuleBasedStateMachine):
         """Every version on a place at the start of a cycle must survive it."""
         self.must_survive |= self._live_versions()
 
-    @rule(allow_deletions=st.booleans())
-    def cycle(self, allow_deletions: bool) -> None:
+    @rule(edits=EDITS, allow_deletions=st.booleans())
+    def cycle(self, edits: list[tuple[str, ...]], allow_deletions: bool) -> None:
+        self._apply(edits)
         self._remember_start()
         STATS["cycles"] += 1
         result = run_cycle(
@@ -170,8 +193,9 @@ class NothingLost(RuleBasedStateMachine):
             assert result.step("sync-home").status == "skipped", "no sync without a snapshot"
         self._check_nothing_lost()
 
-    @rule(delay=st.floats(min_value=0.0, max_value=2.5))
-    def killed_cycle(self, delay: float) -> None:
+    @rule(edits=EDITS, delay=st.floats(min_value=0.0, max_value=2.5))
+    def killed_cycle(self, edits: list[tuple[str, ...]], delay: float) -> None:
+        self._apply(edits)
         self._remember_start()
         STATS["killed"] += 1
         process = self._start_cli()
@@ -179,8 +203,9 @@ class NothingLost(RuleBasedStateMachine):
         kill_everything(process)
 
     @precondition(lambda self: FAKETIME is not None)
-    @rule(shift=st.sampled_from(["+8s", "-8s", "+20s"]))
-    def skewed_cycle(self, shift: str) -> None:
+    @rule(edits=EDITS, shift=st.sampled_from(["+8s", "-8s", "+20s"]))
+    def skewed_cycle(self, edits: list[tuple[str, ...]], shift: str) -> None:
+        self._apply(edits)
         self._remember_start()
         STATS["skewed"] += 1
         before = {side: self._tree(home) for side, home in self.homes.items()}
