@@ -45,9 +45,10 @@ test: setup
 
 # The long run of the "nothing lost" property test; it prints what it tried and checked.
 PROPERTY_EXAMPLES ?= 1000
+PROPERTY_STEPS ?= 5
 property-long: setup
-	PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES) $(BIN)/pytest -q -s -p no:cacheprovider \
-		--timeout 0 tests/test_nothing_lost.py
+	PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES) PROPERTY_STEPS=$(PROPERTY_STEPS) \
+		$(BIN)/pytest -q -s -p no:cacheprovider --timeout 0 tests/test_nothing_lost.py
 
 lint: setup
 	$(BIN)/ruff check app tests
