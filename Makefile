@@ -11,7 +11,7 @@ APT_PACKAGES := unison librsync-dev build-essential python3-venv python3-dev pyt
 	gir1.2-ayatanaappindicator3-0.1 \
 	rsync
 
-.PHONY: setup system-packages demo test property-long lint format clean bench bench-small
+.PHONY: setup system-packages demo test property-long lint format clean bench bench-small exe
 
 setup: $(VENV)/.installed
 
@@ -37,6 +37,11 @@ bench: setup
 
 bench-small: setup
 	$(BIN)/python -m megabackup.bench --small $(BENCH_ARGS)
+
+# The one-file app from build_exe.spec: dist/MegaBackup (dist/MegaBackup.exe on Windows). A unison
+# in vendor/unison/ is bundled into it (vendor/README.md).
+exe: setup
+	$(BIN)/pyinstaller --noconfirm build_exe.spec
 
 test: setup
 	$(BIN)/ruff check app tests

@@ -1,7 +1,8 @@
 """Start with Windows (or at login on Linux): the registry Run key, or an autostart .desktop file.
 
-The only Windows calls are the three `_registry_*` functions; the tests replace them with a
-dict, since there is no registry here. Everything else is plain files and strings.
+The only Windows calls are the three `_registry_*` functions, which hand over to winsys (where
+the registry calls are tested with a fake winreg); the tests here replace them with a dict.
+Everything else is plain files and strings.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+from megabackup import winsys
+
+RUN_KEY = winsys.RUN_KEY
 VALUE_NAME = "MegaBackup"
 DESKTOP_FILE = "megabackup.desktop"
 
@@ -115,28 +118,12 @@ class Autostart:
 
 # ---- the Windows registry: the only platform calls, faked in the tests --------------------------
 def _registry_read(name: str) -> str | None:
-    import winreg
-
-    try:
-        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
-            value, _kind = winreg.QueryValueEx(key, name)
-            return str(value)
-    except FileNotFoundError:
-        return None
+    return winsys.run_key_read(name)
 
 
 def _registry_write(name: str, command: str) -> None:
-    import winreg
-
-    with winreg.CreateKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
-        winreg.SetValueEx(key, name, 0, winreg.REG_SZ, command)
+    winsys.run_key_write(name, command)
 
 
 def _registry_delete(name: str) -> None:
-    import winreg
-
-    try:
-        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE) as key:
-            winreg.DeleteValue(key, name)
-    except FileNotFoundError:
-        pass
+    winsys.run_key_delete(name)

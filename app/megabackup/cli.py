@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from megabackup import __version__, instance, notify, places, report
+from megabackup import __version__, bundle, instance, notify, places, report
 from megabackup.engine import CycleBusy, CycleOptions, CycleResult, run_cycle
 from megabackup.engine.results import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WARNING
 from megabackup.engine.status import read_status
@@ -204,6 +204,7 @@ def _run(args: argparse.Namespace) -> int:
         new_place=args.new_place,
         fastcheck=not args.full_check,
         skip_unchanged=not args.full_check,
+        bundled_unison=bundle.unison(),
     )
     result = run_cycle(settings, paths, options=options, events=_print_progress)
     print(report.cycle_report(result))
@@ -249,7 +250,8 @@ def _check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     paths = AppPaths.from_environment()
     history = History(paths.history) if paths.history.exists() else None
-    result = preflight(settings, history, places.PlaceMemory.load(paths.places))
+    memory = places.PlaceMemory.load(paths.places)
+    result = preflight(settings, history, memory, bundled_unison=bundle.unison())
     print(f"Settings: {settings.source} is valid.")
     for problem in result.fatal:
         print(f"  PROBLEM: {problem}")

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from megabackup import places, report
+from megabackup import bundle, places, report
 from megabackup.engine import CycleOptions, CycleResult, run_cycle
 from megabackup.locations import AppPaths
 from megabackup.settings import load
@@ -77,7 +77,8 @@ def run_demo(folder: Path | None = None, say: Callable[[str], None] = print) -> 
 
     def cycle(title: str) -> CycleResult:
         say(f"\n== {title}")
-        result = run_cycle(settings, paths, options=CycleOptions(trigger="demo"))
+        options = CycleOptions(trigger="demo", bundled_unison=bundle.unison())  # exe's own
+        result = run_cycle(settings, paths, options=options)
         say(report.cycle_report(result))
         return result
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import string
 import sys
 import uuid
 from collections.abc import Iterable, Sequence
@@ -60,7 +59,9 @@ def read_drive_marker(folder: Path) -> dict[str, str] | None:
 def candidate_roots() -> list[Path]:
     """Folders where a removable drive may be mounted, in a stable order."""
     if os.name == "nt":
-        return [Path(f"{letter}:/") for letter in string.ascii_uppercase[3:]]
+        from megabackup import winsys
+
+        return winsys.drive_roots()
     roots: list[Path] = []
     for parent in LINUX_MOUNT_PARENTS:
         base = Path(parent)

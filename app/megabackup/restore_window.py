@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from megabackup import timephrase
+from megabackup import timephrase, winsys
 from megabackup.restore import (
     DATA,
     HOME,
@@ -46,7 +46,7 @@ def system_opener(runner: Runner | None = None) -> Opener:
 
     def open_folder(folder: Path) -> None:
         if os.name == "nt":
-            os.startfile(folder)  # type: ignore[attr-defined]  # Windows only; starts no console
+            winsys.open_with_default_program(folder)  # Explorer; starts no console
             return
         program = "open" if sys.platform == "darwin" else "xdg-open"
         with contextlib.suppress(ProcessStartError):  # no file manager: the path stays shown

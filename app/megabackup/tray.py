@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -20,8 +19,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from megabackup import instance, menu
+from megabackup import bundle, firstrun, instance, menu, winsys
 from megabackup.autostart import Autostart, launch_command
+from megabackup.engine import CycleOptions
 from megabackup.icons import IconState, render
 from megabackup.locations import AppPaths, default_settings_path
 from megabackup.notify import (
@@ -122,10 +122,7 @@ def _flushed(update: Callable[[], None], display: Any) -> Callable[[], None]:
 def open_path(path: Path, *, edit: bool = False) -> None:
     """Open in the person's default viewer or editor, with no console window."""
     if sys.platform == "win32":
-        try:
-            os.startfile(str(path), "edit" if edit else "open")  # type: ignore[attr-defined]
-        except OSError:  # e.g. no program is registered for .toml files
-            os.startfile("notepad.exe", "open", f'"{path}"')  # type: ignore[attr-defined,call-arg]
+        winsys.open_with_default_program(path, edit=edit)
         return
     opener = "open" if sys.platform == "darwin" else "xdg-open"
     subprocess.Popen(
@@ -187,6 +184,7 @@ class TrayApp:
         autostart: Autostart | None,
         opener: Callable[..., None] = open_path,
         notify: Callable[[Notice], object] | None = None,
+        first_run: bool = False,
     ) -> None:
         self.pystray = pystray
         self.icon = icon
@@ -195,6 +193,7 @@ class TrayApp:
         self.autostart = autostart
         self.opener = opener
         self.notify = notify or (lambda notice: None)
+        self.first_run = first_run  # the template was just put in place: open it and explain
         self.snapshot: Snapshot = worker.snapshot
         self.items: tuple[menu.Item, ...] = ()
         self._drawn: tuple[IconState, int | None] | None = None
@@ -280,11 +279,7 @@ class TrayApp:
             self.stop_icon()
 
     def open_settings(self) -> None:
-        if not self.settings_path.exists():
-            template = _shipped_template()
-            if template is not None:
-                self.settings_path.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(template, self.settings_path)
+        firstrun.install_template(self.settings_path)
         self.opener(self.settings_path, edit=True)
         self.worker.submit(ReloadSettings())  # the worker also notices every later save
 
@@ -317,6 +312,8 @@ class TrayApp:
         """pystray's setup callback: show the icon, then start the worker."""
         icon.visible = True
         self.worker.start()
+        if self.first_run:
+            firstrun.welcome(self.settings_path, self.opener, self.notify)
 
     def run(self) -> None:
         self.redraw()
@@ -333,12 +330,6 @@ def notifier_for(icon: Any) -> Notifier:
         channels.append(tray_channel(icon))
     channels.append(plyer_channel(default_icon_file()))
     return Notifier(channels)
-
-
-def _shipped_template() -> Path | None:
-    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
-    template = base / "settings.toml"
-    return template if template.is_file() else None
 
 
 def _setup_logging(paths: AppPaths, debug: bool) -> None:
@@ -379,7 +370,9 @@ def main(settings_path: Path | None = None, *, send: str | None = None, debug: b
         icon = cls(ICON_NAME, render(IconState.OK, 64), "MegaBackup")
         fix_plain_x_icon(icon)
         notifier = notifier_for(icon)
-        worker = Worker(settings_path, paths, notify=notifier)
+        first_run = firstrun.install_template(settings_path)
+        options = CycleOptions(bundled_unison=bundle.unison())  # the exe may carry unison
+        worker = Worker(settings_path, paths, notify=notifier, options=options)
         explicit = settings_path if settings_path != default_settings_path() else None
         app = TrayApp(
             pystray,
@@ -388,6 +381,7 @@ def main(settings_path: Path | None = None, *, send: str | None = None, debug: b
             settings_path=settings_path,
             autostart=Autostart(launch_command(explicit)),
             notify=notifier,
+            first_run=first_run,
         )
         worker.publish = app.on_snapshot
         single.serve(app.request)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from megabackup import firstrun
 from megabackup.engine import (
     CancelToken,
     CycleBusy,
@@ -297,6 +298,9 @@ class Worker:
         """Load the file; on a problem keep the last good settings and say what is wrong, once
         for each new problem or save (opening the editor must not repeat old news)."""
         self._settings_stamp = _stamp(self.settings_path)
+        if firstrun.unfilled(self.settings_path):  # the first run's template: nothing to back up
+            self._settings, self._settings_problem, self._announced = None, firstrun.FILL_IN, None
+            return
         try:
             self._settings = load(self.settings_path)
             self._settings_problem = ""

@@ -1,0 +1,110 @@
+"""The first run: put the settings template in place, open it, and say what to fill in.
+
+Until the three places are filled in, the worker treats the settings as unusable: the status
+line says to fill them in and no cycle runs, not even on schedule. The worker reloads the file
+on every save, so a good save starts normal operation without a restart.
+
+"Not filled in" means: one of the three places still reads as the template's example and that
+example does not exist here. An example that exists is someone's real folder (the template
+carries the original topology), so it counts as filled in.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from megabackup import bundle, winsys
+from megabackup.notify import Notice
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 (the Windows rdiff-backup wheel)
+    import tomli as tomllib
+
+log = logging.getLogger(__name__)
+
+# (table, key, what the person calls it); the backup may not exist yet, its parent must
+PLACES = (
+    ("desktop", "home", "desktop home"),
+    ("server", "home", "server home"),
+    ("desktop", "backup", "desktop backup"),
+)
+FILL_IN = "fill in your three places in the settings"
+WELCOME = Notice(
+    "Welcome to MegaBackup",
+    "Fill in your three places in the settings that just opened: desktop home (the folder you "
+    "work in), server home (the same folders on the network share) and desktop backup (a "
+    "folder for snapshots on this PC). Save, and backups start.",
+    "settings",
+)
+
+
+def install_template(settings_path: Path, template: Path | None = None) -> bool:
+    """Copy the template to settings_path if there is no file there yet; True if it did."""
+    if settings_path.exists():
+        return False
+    source = template or bundle.settings_template()
+    if source is None:
+        log.warning("no settings template is shipped; %s stays missing", settings_path)
+        return False
+    settings_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = settings_path.with_name(settings_path.name + ".tmp")
+    partial.write_bytes(source.read_bytes())
+    os.replace(partial, settings_path)  # whole or not at all: the worker may be reading it
+    log.info("first run: the settings template was copied to %s", settings_path)
+    return True
+
+
+def unfilled(settings_path: Path, template: Path | None = None) -> list[str]:
+    """The places (by name) still at the template's example that does not exist here."""
+    source = template or bundle.settings_template()
+    if source is None:
+        return []
+    mine, example = _read(settings_path), _read(source)
+    if mine is None or example is None:
+        return []  # unreadable: loading the settings names the problem
+    left = []
+    for table, key, name in PLACES:
+        value, sample = _value(mine, table, key), _value(example, table, key)
+        # the examples are Windows paths: compare them the Windows way, on any system
+        if value is None or sample is None or not winsys.same_path(value, sample, windows=True):
+            continue
+        if not _present(Path(value), must_exist=key == "home"):
+            left.append(name)
+    return left
+
+
+def welcome(
+    settings_path: Path, opener: Callable[..., object], notify: Callable[..., object]
+) -> None:
+    """Open the new settings file in the editor and say which three places to fill in."""
+    try:
+        opener(settings_path, edit=True)
+    except Exception as exc:  # no editor: the notification still says where the file is
+        log.warning("cannot open %s: %r", settings_path, exc)
+    notify(WELCOME)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):
+        return None
+
+
+def _value(data: dict[str, Any], table: str, key: str) -> str | None:
+    section = data.get(table)
+    value = section.get(key) if isinstance(section, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _present(path: Path, *, must_exist: bool) -> bool:
+    try:
+        return path.is_dir() if must_exist else (path.is_dir() or path.parent.is_dir())
+    except OSError:
+        return False

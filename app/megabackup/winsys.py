@@ -1,0 +1,193 @@
+"""The Windows-only calls, in one small module, each behind a parameter a test fills with a fake.
+
+- the drive letters to scan for the external drive's marker (without touching empty card readers);
+- UNC paths (`//nas/share` and `\\\\nas\\share` alike), shown the way Windows users write them;
+- long paths: the `\\\\?\\` prefix for paths Windows would refuse at 260 characters;
+- opening a file or folder with its default program (ShellExecute through `os.startfile`);
+- the registry Run key that starts the tray at login;
+- a console for the windowed exe when it is run from one (`MegaBackup.exe status` in cmd).
+
+Ending a process tree is not here: tools/runner.py is the only module that starts processes, and
+on Windows it ends a tree with `taskkill /T /F /PID` (a one-file exe is two processes).
+
+The string functions are pure and take `windows=` so they are tested on any system.
+"""
+
+from __future__ import annotations
+
+import ntpath
+import os
+import string
+from collections.abc import Callable
+from pathlib import Path, PurePath
+from typing import Any, TextIO
+
+RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+FIRST_SCANNED_LETTER = "D"  # A: and B: are floppies, C: is the system disk
+DRIVE_REMOVABLE, DRIVE_FIXED, DRIVE_REMOTE = 2, 3, 4
+SCANNED_DRIVE_TYPES = frozenset({DRIVE_REMOVABLE, DRIVE_FIXED})  # USB disks report as fixed
+# Windows refuses longer paths without the prefix: MAX_PATH is 260 with the NUL, and a folder
+# must leave room for an 8.3 file name in it (CreateDirectory's limit is 248).
+LONG_PATH_FROM = 248
+SEM_FAILCRITICALERRORS, SEM_NOOPENFILEERRORBOX = 0x0001, 0x8000
+ATTACH_PARENT_PROCESS = -1
+_EXTENDED, _EXTENDED_UNC = "\\\\?\\", "\\\\?\\UNC\\"
+
+
+def _kernel32() -> Any:
+    import ctypes
+
+    return ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+
+
+# ---- drive letters -------------------------------------------------------------------------------
+def drive_roots(kernel32: Any = None) -> list[Path]:
+    """D:/ to Z:/ that exist and are local disks, in letter order.
+
+    GetLogicalDrives lists letters without touching a drive, so an empty card reader is never
+    asked for its (missing) disk; network letters are left out, since a share that is gone can
+    hang a scan for half a minute."""
+    k = kernel32 or _kernel32()
+    present = int(k.GetLogicalDrives())
+    roots = []
+    for index, letter in enumerate(string.ascii_uppercase):
+        if letter < FIRST_SCANNED_LETTER or not present & (1 << index):
+            continue
+        if int(k.GetDriveTypeW(f"{letter}:\\")) in SCANNED_DRIVE_TYPES:
+            roots.append(Path(f"{letter}:/"))
+    return roots
+
+
+def quiet_drive_errors(kernel32: Any = None) -> None:
+    """A slot with no disk in it must fail quietly, not pop up "There is no disk in the drive"."""
+    k = kernel32 or _kernel32()
+    wanted = SEM_FAILCRITICALERRORS | SEM_NOOPENFILEERRORBOX
+    previous = int(k.SetErrorMode(wanted))  # returns the old mode: keep what was set before
+    k.SetErrorMode(previous | wanted)
+
+
+# ---- UNC and long paths --------------------------------------------------------------------------
+def _slashes(text: str) -> str:
+    return text.replace("\\", "/")
+
+
+def unc_parts(path: str | PurePath) -> tuple[str, str, str] | None:
+    """(server, share, rest) of `//server/share/rest` or `\\\\server\\share\\rest`, else None."""
+    text = _slashes(str(path))
+    if text.startswith("//?/UNC/"):
+        text = "//" + text[len("//?/UNC/") :]
+    if not text.startswith("//") or text.startswith(("//?/", "//./")):
+        return None
+    server, _, remainder = text[2:].partition("/")
+    share, _, rest = remainder.partition("/")
+    if not server or not share:
+        return None
+    return server, share, rest.strip("/")
+
+
+def is_unc(path: str | PurePath) -> bool:
+    return unc_parts(path) is not None
+
+
+def display_path(path: str | PurePath, *, windows: bool = os.name == "nt") -> str:
+    """A path the way the person writes it: backslashes on Windows, `\\\\nas\\share\\folder`."""
+    text = str(path)
+    if text.startswith(_EXTENDED_UNC):
+        text = "\\\\" + text[len(_EXTENDED_UNC) :]
+    elif text.startswith(_EXTENDED):
+        text = text[len(_EXTENDED) :]
+    parts = unc_parts(text)
+    if parts is not None:
+        server, share, rest = parts
+        text = "//" + "/".join(p for p in (server, share, rest) if p)
+    if not windows:
+        return text
+    return _slashes(text).replace("/", "\\")
+
+
+def same_path(a: str | PurePath, b: str | PurePath, *, windows: bool = os.name == "nt") -> bool:
+    """True if two spellings name one place: slashes either way, a trailing slash, and (on
+    Windows) letter case do not matter."""
+
+    def key(path: str | PurePath) -> str:
+        text = display_path(path, windows=True).rstrip("\\")
+        return text.casefold() if windows else text
+
+    return key(a) == key(b)
+
+
+def long_path(path: str | PurePath, *, windows: bool = os.name == "nt") -> str:
+    """The path to hand to open()/os.* for a file MegaBackup reads or writes itself: with the
+    `\\\\?\\` prefix once it is too long for plain Windows calls. Relative paths are returned as
+    they are (the prefix needs a full path), and so is everything off Windows."""
+    text = str(path)
+    if not windows or len(text) < LONG_PATH_FROM or text.startswith(_EXTENDED):
+        return text
+    text = ntpath.normpath(text)  # the prefix turns off "/" -> "\" and ".." handling
+    if is_unc(text):
+        return _EXTENDED_UNC + text.lstrip("\\")
+    if ntpath.isabs(text) and ntpath.splitdrive(text)[0]:
+        return _EXTENDED + text
+    return str(path)
+
+
+# ---- the default program -------------------------------------------------------------------------
+def open_with_default_program(
+    path: str | PurePath, *, edit: bool = False, startfile: Callable[..., None] | None = None
+) -> None:
+    """Open a file or folder the way a double-click would (ShellExecute: no console, and the
+    program is not our child, so it outlives the tray). A file type with no "edit" verb (often
+    .toml) opens in Notepad instead."""
+    start = startfile or os.startfile  # type: ignore[attr-defined]
+    target = display_path(path, windows=True)
+    try:
+        start(target, "edit" if edit else "open")
+    except OSError:
+        if not edit:
+            raise
+        start("notepad.exe", "open", f'"{target}"')
+
+
+# ---- the registry Run key ------------------------------------------------------------------------
+def _winreg() -> Any:
+    import winreg
+
+    return winreg
+
+
+def run_key_read(name: str, winreg: Any = None) -> str | None:
+    reg = winreg or _winreg()
+    try:
+        with reg.OpenKey(reg.HKEY_CURRENT_USER, RUN_KEY) as key:
+            value, _kind = reg.QueryValueEx(key, name)
+            return str(value)
+    except FileNotFoundError:
+        return None
+
+
+def run_key_write(name: str, command: str, winreg: Any = None) -> None:
+    reg = winreg or _winreg()
+    with reg.CreateKey(reg.HKEY_CURRENT_USER, RUN_KEY) as key:
+        reg.SetValueEx(key, name, 0, reg.REG_SZ, command)
+
+
+def run_key_delete(name: str, winreg: Any = None) -> None:
+    reg = winreg or _winreg()
+    try:
+        with reg.OpenKey(reg.HKEY_CURRENT_USER, RUN_KEY, 0, reg.KEY_SET_VALUE) as key:
+            reg.DeleteValue(key, name)
+    except FileNotFoundError:
+        pass
+
+
+# ---- a console for the windowed exe --------------------------------------------------------------
+def parent_console(kernel32: Any = None, opener: Callable[..., TextIO] = open) -> TextIO | None:
+    """The console of the program that started us (cmd, PowerShell), for a windowed exe that has
+    none of its own; None when started from Explorer, the Run key or another program."""
+    k = kernel32 or _kernel32()
+    if not k.AttachConsole(ATTACH_PARENT_PROCESS):
+        return None
+    try:
+        return opener("CONOUT$", "w", encoding="utf-8", errors="replace", buffering=1)
+    except OSError:
+        return None

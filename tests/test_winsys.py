@@ -1,0 +1,270 @@
+"""The Windows-only calls, with thin fakes of the Windows APIs (kernel32, winreg, os.startfile)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from megabackup import autostart, places, winsys
+from megabackup.tools import runner
+
+
+# ---- drive letters -------------------------------------------------------------------------------
+class FakeKernel32:
+    """GetLogicalDrives, GetDriveTypeW, SetErrorMode and AttachConsole, as Windows answers them."""
+
+    def __init__(self, drives: dict[str, int], error_mode: int = 0, console: bool = False) -> None:
+        self.drives = drives  # letter -> drive type
+        self.error_mode = error_mode
+        self.console = console
+        self.asked: list[str] = []
+        self.attached_to: list[int] = []
+
+    def GetLogicalDrives(self) -> int:  # the Windows API's own names
+        return sum(1 << (ord(letter) - ord("A")) for letter in self.drives)
+
+    def GetDriveTypeW(self, root: str) -> int:
+        self.asked.append(root)
+        return self.drives[root[0]]
+
+    def SetErrorMode(self, mode: int) -> int:
+        previous, self.error_mode = self.error_mode, mode
+        return previous
+
+    def AttachConsole(self, pid: int) -> int:
+        self.attached_to.append(pid)
+        return int(self.console)
+
+
+def test_the_drive_scan_lists_local_disks_from_d_in_order() -> None:
+    kernel32 = FakeKernel32(
+        {
+            "A": winsys.DRIVE_REMOVABLE,  # a floppy: never touched
+            "C": winsys.DRIVE_FIXED,  # the system disk
+            "D": winsys.DRIVE_FIXED,
+            "E": 5,  # a CD drive
+            "F": winsys.DRIVE_REMOVABLE,
+            "Z": winsys.DRIVE_REMOTE,  # a mapped share: a gone server would hang the scan
+            "G": winsys.DRIVE_FIXED,  # a USB disk reports as fixed
+        }
+    )
+    assert [str(p) for p in winsys.drive_roots(kernel32)] == ["D:", "F:", "G:"]
+    assert [r for r in kernel32.asked] == ["D:\\", "E:\\", "F:\\", "G:\\", "Z:\\"]
+
+
+def test_the_external_drive_is_found_by_its_marker_among_the_scanned_letters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # candidate_roots on Windows is the winsys scan; fake the drive letters as folders
+    letters = {letter: tmp_path / f"{letter}-drive" for letter in "DEF"}
+    for folder in letters.values():
+        folder.mkdir()
+    places.write_drive_marker(letters["F"] / "MegaBackup", "MegaBackup")
+    monkeypatch.setattr(places.os, "name", "nt")
+    monkeypatch.setattr(winsys, "drive_roots", lambda: list(letters.values()))
+    assert places.candidate_roots() == list(letters.values())
+    assert places.find_external("MegaBackup", None).path == letters["F"] / "MegaBackup"
+
+
+def test_drive_errors_are_made_quiet_keeping_the_mode_already_set() -> None:
+    kernel32 = FakeKernel32({}, error_mode=0x0004)  # SEM_NOALIGNMENTFAULTEXCEPT, set by someone
+    winsys.quiet_drive_errors(kernel32)
+    assert kernel32.error_mode == 0x0004 | winsys.SEM_FAILCRITICALERRORS | 0x8000
+
+
+# ---- UNC and long paths --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("//nas/andy", ("nas", "andy", "")),
+        ("\\\\nas\\andy\\Documents\\", ("nas", "andy", "Documents")),
+        ("//nas/andy/a/b", ("nas", "andy", "a/b")),
+        ("\\\\?\\UNC\\nas\\andy\\x", ("nas", "andy", "x")),
+        ("//nas", None),  # a server without a share is not a place
+        ("C:/Users/andy", None),
+        ("\\\\?\\C:\\Users", None),
+        ("/home/andy", None),
+    ],
+)
+def test_unc_paths_either_way_round(text: str, parts: tuple[str, str, str] | None) -> None:
+    assert winsys.unc_parts(text) == parts
+    assert winsys.is_unc(text) is (parts is not None)
+
+
+def test_paths_are_shown_the_way_windows_users_write_them() -> None:
+    show = winsys.display_path
+    assert show("//nas/andy/Documents", windows=True) == "\\\\nas\\andy\\Documents"
+    assert show("\\\\nas\\andy", windows=True) == "\\\\nas\\andy"
+    assert show("C:/Users/andy", windows=True) == "C:\\Users\\andy"
+    assert show("\\\\?\\UNC\\nas\\andy\\x", windows=True) == "\\\\nas\\andy\\x"
+    assert show("\\\\?\\D:\\LocalBackup", windows=True) == "D:\\LocalBackup"
+    assert show("\\\\nas\\andy\\x", windows=False) == "//nas/andy/x"  # one spelling elsewhere
+    assert show("/home/andy", windows=False) == "/home/andy"
+
+
+def test_two_spellings_of_one_place_are_the_same_place() -> None:
+    assert winsys.same_path("//nas/andy", "\\\\NAS\\Andy\\", windows=True)
+    assert winsys.same_path("C:/Users/andy", "c:\\users\\andy", windows=True)
+    assert not winsys.same_path("//nas/andy", "//nas/andy2", windows=True)
+    assert not winsys.same_path("/home/Andy", "/home/andy", windows=False)  # case counts there
+    assert winsys.same_path("/home/andy/", "/home/andy", windows=False)
+
+
+def test_long_paths_get_the_extended_prefix_short_ones_do_not() -> None:
+    deep = "C:/Users/andy/" + "/".join(["a folder with a long name"] * 10) + "/notes.txt"
+    assert len(deep) > 260
+    long = winsys.long_path(deep, windows=True)
+    assert long.startswith("\\\\?\\C:\\Users\\andy\\a folder") and "/" not in long
+    unc = winsys.long_path("//nas/andy/" + "x" * 250, windows=True)
+    assert unc.startswith("\\\\?\\UNC\\nas\\andy\\xxx")
+    assert winsys.long_path("C:/short.txt", windows=True) == "C:/short.txt"
+    assert winsys.long_path(long, windows=True) == long  # never twice
+    assert winsys.long_path("relative/" + "x" * 300, windows=True).startswith("relative/")
+    assert winsys.long_path(deep, windows=False) == deep
+
+
+# ---- the default program -------------------------------------------------------------------------
+class FakeStartfile:
+    """os.startfile: records the calls; a verb the file type lacks raises like ShellExecute."""
+
+    def __init__(self, missing_verbs: tuple[str, ...] = ()) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.missing_verbs = missing_verbs
+
+    def __call__(self, *args: Any) -> None:
+        self.calls.append(args)
+        if len(args) > 1 and args[1] in self.missing_verbs and args[0] != "notepad.exe":
+            raise OSError(1155, "No application is associated with the specified file")
+
+
+def test_a_file_opens_with_its_default_program() -> None:
+    start = FakeStartfile()
+    winsys.open_with_default_program("//nas/andy/notes.txt", startfile=start)
+    assert start.calls == [("\\\\nas\\andy\\notes.txt", "open")]
+
+
+def test_settings_open_for_editing_and_fall_back_to_notepad() -> None:
+    start = FakeStartfile(missing_verbs=("edit",))
+    winsys.open_with_default_program("C:/Users/andy/settings.toml", edit=True, startfile=start)
+    assert start.calls == [
+        ("C:\\Users\\andy\\settings.toml", "edit"),
+        ("notepad.exe", "open", '"C:\\Users\\andy\\settings.toml"'),
+    ]
+
+
+def test_a_file_that_cannot_be_opened_says_so() -> None:
+    with pytest.raises(OSError):
+        winsys.open_with_default_program("D:/x.unknown", startfile=FakeStartfile(("open",)))
+
+
+# ---- the registry Run key ------------------------------------------------------------------------
+class FakeWinreg:
+    """The part of winreg the Run key uses, over a dict of (hive, key) -> {name: (value, type)}."""
+
+    HKEY_CURRENT_USER = "HKCU"
+    KEY_SET_VALUE = 0x0002
+    REG_SZ = 1
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
+
+    class _Key:
+        def __init__(self, values: dict[str, tuple[str, int]]) -> None:
+            self.values = values
+
+        def __enter__(self) -> FakeWinreg._Key:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    def OpenKey(self, hive: str, path: str, reserved: int = 0, access: int = 0) -> _Key:
+        if (hive, path) not in self.keys:
+            raise FileNotFoundError(2, "The system cannot find the file specified")
+        return self._Key(self.keys[(hive, path)])
+
+    def CreateKey(self, hive: str, path: str) -> _Key:
+        return self._Key(self.keys.setdefault((hive, path), {}))
+
+    def QueryValueEx(self, key: _Key, name: str) -> tuple[str, int]:
+        if name not in key.values:
+            raise FileNotFoundError(2, "The system cannot find the file specified")
+        return key.values[name]
+
+    def SetValueEx(self, key: _Key, name: str, reserved: int, kind: int, value: str) -> None:
+        key.values[name] = (value, kind)
+
+    def DeleteValue(self, key: _Key, name: str) -> None:
+        if name not in key.values:
+            raise FileNotFoundError(2, "The system cannot find the file specified")
+        del key.values[name]
+
+
+def test_the_run_key_is_written_read_and_removed_under_hkcu() -> None:
+    reg = FakeWinreg()
+    assert winsys.run_key_read("MegaBackup", reg) is None  # not even the key yet
+    winsys.run_key_delete("MegaBackup", reg)  # removing what is not there is fine
+    command = '"C:\\Program Files\\MegaBackup\\MegaBackup.exe" tray'
+    winsys.run_key_write("MegaBackup", command, reg)
+    run_key = ("HKCU", r"Software\Microsoft\Windows\CurrentVersion\Run")
+    assert reg.keys[run_key] == {"MegaBackup": (command, reg.REG_SZ)}
+    assert winsys.run_key_read("MegaBackup", reg) == command
+    winsys.run_key_delete("MegaBackup", reg)
+    assert winsys.run_key_read("MegaBackup", reg) is None
+    winsys.run_key_delete("MegaBackup", reg)
+
+
+def test_autostart_on_windows_goes_through_the_run_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    reg = FakeWinreg()
+    monkeypatch.setattr(winsys, "_winreg", lambda: reg)
+    switch = autostart.Autostart(
+        ["C:/Program Files/MegaBackup/MegaBackup.exe", "tray"], platform="win32"
+    )
+    switch.set(True)
+    assert (
+        winsys.run_key_read("MegaBackup", reg)
+        == '"C:/Program Files/MegaBackup/MegaBackup.exe" tray'
+    )
+    assert switch.enabled()
+    switch.set(False)
+    assert not switch.enabled()
+
+
+# ---- a console for the windowed exe --------------------------------------------------------------
+def test_a_windowed_exe_run_from_a_console_writes_to_that_console(tmp_path: Path) -> None:
+    opened: list[tuple[Any, ...]] = []
+
+    def opener(*args: Any, **kwargs: Any) -> Any:
+        opened.append(args)
+        return (tmp_path / "console.txt").open("w", encoding="utf-8")
+
+    kernel32 = FakeKernel32({}, console=True)
+    stream = winsys.parent_console(kernel32, opener)
+    assert stream is not None and opened == [("CONOUT$", "w")]
+    assert kernel32.attached_to == [winsys.ATTACH_PARENT_PROCESS]
+    stream.close()
+    assert winsys.parent_console(FakeKernel32({}, console=False), opener) is None  # Explorer
+
+
+# ---- ending a process tree (in the runner, the only module that starts processes) ----------------
+def test_cancel_on_windows_ends_the_whole_tree_with_taskkill(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[list[str], dict[str, Any]]] = []
+
+    class Process:  # a Popen still running
+        pid = 4242
+
+        def poll(self) -> None:
+            return None
+
+    monkeypatch.setattr(runner.os, "name", "nt")
+    monkeypatch.setattr(subprocess, "CREATE_NO_WINDOW", 0x08000000, raising=False)
+    monkeypatch.setattr(runner.subprocess, "run", lambda argv, **kw: calls.append((argv, kw)))
+    runner.end_process_tree(Process())  # type: ignore[arg-type]
+    ((argv, options),) = calls
+    assert argv == ["taskkill", "/T", "/F", "/PID", "4242"]  # /T: the one-file exe's child too
+    assert options["creationflags"] == 0x08000000  # no console window flashes up
