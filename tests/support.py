@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -104,3 +105,13 @@ def kill_everything(process: subprocess.Popen) -> None:
     deadline = time.time() + 10  # orphans linger until init reaps them; a power cut leaves none
     while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in victims):
         time.sleep(0.01)
+
+
+FAKETIME = shutil.which("faketime")
+
+
+def under_shifted_clock(argv: list[str], shift: str, env: dict[str, str]) -> list[str]:
+    """argv and every tool it starts under libfaketime: the desktop's clock is off by shift."""
+    assert FAKETIME, "faketime is installed by the Makefile (package faketime)"
+    env.pop("FAKETIME_DONT_FAKE_MONOTONIC", None)  # with it, time.sleep fails with EINVAL
+    return [FAKETIME, "-f", shift, *argv]

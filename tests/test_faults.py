@@ -15,9 +15,15 @@ from megabackup import places as place_markers
 from megabackup.engine import CycleOptions
 from megabackup.history import History
 from megabackup.tools import rdiff
-from support import Places, descendants, kill_everything, restore, tree, write
-
-FAKETIME = shutil.which("faketime")
+from support import (
+    Places,
+    descendants,
+    kill_everything,
+    restore,
+    tree,
+    under_shifted_clock,
+    write,
+)
 
 
 @pytest.fixture
@@ -30,8 +36,7 @@ def run_cli(places: Places, *args: str, clock_shift: str = "") -> subprocess.Com
     env = dict(os.environ, MEGABACKUP_HOME=str(places.paths.root))
     argv = [sys.executable, "-m", "megabackup", "run", "--settings", str(places.settings.source)]
     if clock_shift:
-        assert FAKETIME, "faketime is installed by the Makefile (package faketime)"
-        argv = [FAKETIME, "-f", clock_shift, *argv]
+        argv = under_shifted_clock(argv, clock_shift, env)
     return subprocess.run([*argv, *args], capture_output=True, text=True, env=env, timeout=300)
 
 

@@ -41,11 +41,10 @@ from megabackup.locations import AppPaths
 from megabackup.settings import load
 from megabackup.tools import rdiff
 from megabackup.tools.runner import Runner
-from support import kill_everything
+from support import FAKETIME, kill_everything, under_shifted_clock
 
 NAMES = ["a.txt", "b.txt", "sub/c.txt", "sub/d e.txt", "Üml 😀.txt"]
 SIDES = ["desktop", "server"]
-FAKETIME = shutil.which("faketime")
 SKEW_LIMIT = 5  # seconds; a skewed cycle shifts the desktop clock by more than this
 # What the person does between two cycles: one to three edits on the places.
 EDITS = st.lists(
@@ -220,7 +219,7 @@ class NothingLost(RuleBasedStateMachine):
         env = dict(os.environ, MEGABACKUP_HOME=str(self.paths.root))
         argv = [sys.executable, "-m", "megabackup", "run", "--settings", str(self.settings_path)]
         if clock_shift:
-            argv = [str(FAKETIME), "-f", clock_shift, *argv]
+            argv = under_shifted_clock(argv, clock_shift, env)
         return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     @invariant()

@@ -39,8 +39,17 @@ class CancelToken:
         return self._event.is_set()
 
     def wait(self, seconds: float) -> bool:
-        """Sleep up to seconds; True if cancelled meanwhile (a sleep that a cancel cuts short)."""
-        return self._event.wait(seconds)
+        """Sleep up to seconds; True if cancelled meanwhile (a sleep that a cancel cuts short).
+
+        Short sleeps rather than a timed Event.wait: the same to the caller, and it keeps
+        working under libfaketime (the clock-skew tests), which stalls timed lock waits."""
+        deadline = time.monotonic() + seconds
+        while not self._event.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(_POLL_SECONDS, left))
+        return True
 
 
 class ProcessStartError(Exception):
