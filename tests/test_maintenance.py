@@ -56,10 +56,13 @@ def test_a_due_retention_removes_snapshots_older_than_keep_days(places: Places) 
     repository = places.desktop_repo
     backup = [*rdiff.locate(), "--api-version", "201"]
     for days_ago in (90, 60):  # two sessions from long ago, as if the tool had run then
-        write(places.desktop / "Documents" / "notes.txt", f"{days_ago} days ago\n")
-        moment = str(int(time.time() - days_ago * DAY))
-        argv = [*backup, "--current-time", moment, "backup", str(places.desktop), str(repository)]
+        moment = time.time() - days_ago * DAY
+        notes = places.desktop / "Documents" / "notes.txt"
+        write(notes, f"written {days_ago} days ago\n" * (100 - days_ago), mtime=moment)
+        argv = [*backup, "--current-time", str(int(moment)), "backup"]
+        argv += [str(places.desktop), str(repository)]
         subprocess.run(argv, check=True, capture_output=True)
+    assert len(rdiff.Rdiff(Runner(), rdiff.locate()).increments(repository)) == 2
     places.cycle()  # starts the retention clock
     write_stamp(places.paths.root, RETENTION_STAMP, time.time() - 2 * DAY)
 

@@ -225,6 +225,16 @@ def test_a_held_sync_offers_to_allow_its_deletions() -> None:
     assert "Allow" not in " ".join(r[0] for r in _rows(menu.build(snap(), autostart=None)))
 
 
+def test_the_first_run_welcomes_and_points_at_the_settings() -> None:
+    from megabackup.firstrun import FILL_IN
+
+    first = menu.view(snap(settings_usable=False, settings_problem=FILL_IN))
+    assert first.state == IconState.PAUSED  # nothing is wrong yet: nothing to back up
+    assert first.line == f"Welcome! To start, {FILL_IN} (Open settings)"
+    broken = menu.view(snap(settings_usable=False, settings_problem="desktop.home: missing"))
+    assert broken.state == IconState.ERROR
+
+
 def test_restore_needs_usable_settings() -> None:
     rows = {r[0]: r for r in _rows(menu.build(snap(settings_usable=False), autostart=None))}
     assert rows["Restore a file\u2026"][2] is False

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 
 from megabackup.engine.status import describe_age
+from megabackup.firstrun import FILL_IN
 from megabackup.icons import IconState
 from megabackup.notify import TOOLTIP_LIMIT, clip
 from megabackup.scheduler import pause_end
@@ -61,6 +62,8 @@ def view(snapshot: Snapshot) -> View:
         return View(IconState.ERROR, "MegaBackup stopped working; see the log and start it again")
     if snapshot.running:
         return _running(snapshot)
+    if not snapshot.settings_usable and snapshot.settings_problem == FILL_IN:
+        return View(IconState.PAUSED, f"Welcome! To start, {FILL_IN} (Open settings)")
     if not snapshot.settings_usable:
         return View(IconState.ERROR, f"Settings need fixing: {snapshot.settings_problem}")
     if snapshot.paused:

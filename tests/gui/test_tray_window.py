@@ -28,9 +28,8 @@ from .desktop import PACKAGES, Desktop, Window, missing_requirements, wait_for
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "gui"
-MENU_TEXT_LINES = (
-    7  # status, Back up now, Pause, Open last log, Open settings, Start at login, Quit
-)
+MENU_TEXT_LINES = 8  # status, Back up now, Pause, Restore a file..., Open last log,
+# Open settings, Start at login, Quit
 OK_BODY = (34, 150, 70)  # the "all good" icon's body colour (megabackup.icons)
 
 
