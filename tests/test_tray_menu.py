@@ -441,3 +441,18 @@ def test_a_failing_action_is_told_not_raised(app: tray.TrayApp) -> None:
     app.opener = broken
     app.act("open-log")
     assert [getattr(n, "title", "") for n in told] == ["MegaBackup could not do that"]
+
+
+def test_the_stuck_loop_backstop_only_guards_a_running_loop(
+    app: tray.TrayApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exits: list[int] = []
+    monkeypatch.setattr(tray, "STUCK_LOOP_SECONDS", 0.05)
+    monkeypatch.setattr(tray.os, "_exit", exits.append)
+    app.stop_icon()  # no loop ever ran (as in a test, or a quit before the icon showed)
+    time.sleep(0.3)
+    assert exits == [], "leaving the process must never be armed for a loop that is not running"
+    app.loop_running.set()  # a loop that runs and does not end when asked
+    app.stop_icon()
+    time.sleep(0.3)
+    assert exits == [0]

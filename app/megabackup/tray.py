@@ -199,6 +199,7 @@ class TrayApp:
         self._drawn: tuple[IconState, int | None] | None = None
         self._lock = threading.Lock()  # snapshots and autostart clicks may redraw at once
         self.quitting = False
+        self.loop_running = threading.Event()
         self.loop_ended = threading.Event()
 
     # ---- from the worker thread ----
@@ -212,9 +213,10 @@ class TrayApp:
         """End the icon's loop. The worker has already ended, so nothing is left half-done; if
         the loop does not return (pystray's plain-X loop now and then misses its own window's
         end), leave anyway rather than sit there with no way out."""
-        watchdog = threading.Timer(STUCK_LOOP_SECONDS, self._leave_stuck_loop)
-        watchdog.daemon = True
-        watchdog.start()
+        if self.loop_running.is_set():  # only a loop that runs can get stuck; never arm it idly
+            watchdog = threading.Timer(STUCK_LOOP_SECONDS, self._leave_stuck_loop)
+            watchdog.daemon = True
+            watchdog.start()
         self.icon.stop()
 
     def _leave_stuck_loop(self) -> None:
@@ -317,6 +319,7 @@ class TrayApp:
 
     def run(self) -> None:
         self.redraw()
+        self.loop_running.set()
         try:
             self.icon.run(setup=self.setup)
         finally:
