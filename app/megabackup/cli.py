@@ -7,14 +7,14 @@ Exit codes: 0 all good, 1 the cycle ran with warnings or conflicts, 2 bad settin
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from megabackup import __version__, bundle, instance, notify, places, report
 from megabackup.engine import CycleBusy, CycleOptions, CycleResult, run_cycle
+from megabackup.engine.cycle import cycle_lock
 from megabackup.engine.results import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WARNING
 from megabackup.engine.status import read_status
 from megabackup.history import History, HistoryError
@@ -324,7 +324,8 @@ def _restore_command(command: str, args: argparse.Namespace) -> int:
     repositories = retention.repositories(settings, lookup.path)
     if lookup.path is None:
         print(f"  note: {lookup.reason}; only the desktop backup is looked at")
-    with _cycle_lock(paths):  # these write or read whole repositories: never beside a backup
+    # these write or read whole repositories: never beside a backup
+    with cycle_lock(paths, "a backup is running; try again when it has finished"):
         if command == "verify":
             checked = verify.verify_all(repositories, Runner())
             verify.record_run(paths)
@@ -341,22 +342,6 @@ def _restore_command(command: str, args: argparse.Namespace) -> int:
     if any(r.problem for r in pruned.repositories):
         return EXIT_FAILED
     return EXIT_WARNING if pruned.short_of_space else EXIT_OK
-
-
-@contextlib.contextmanager
-def _cycle_lock(paths: AppPaths) -> Iterator[None]:
-    import filelock
-
-    paths.root.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(paths.cycle_lock))
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        raise CycleBusy("a backup is running; try again when it has finished") from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def _fail(message: str) -> None:

@@ -6,9 +6,10 @@ worker and the tests all run this same function.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -75,15 +76,24 @@ def run_cycle(
     cancel = cancel or CancelToken()
     emit = events or (lambda event: None)
     paths.ensure()
+    with cycle_lock(paths, "another backup is already running"):
+        history = history or History(paths.history)
+        history.mark_interrupted()  # safe: we hold the lock, so no run is really in progress
+        return _run_locked(settings, paths, history, emit, cancel, options)
+
+
+@contextlib.contextmanager
+def cycle_lock(paths: AppPaths, busy: str) -> Iterator[None]:
+    """The one lock that keeps cycles (and whole-repository work) apart, across processes;
+    CycleBusy(busy) at once when another holds it."""
+    paths.root.mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(str(paths.cycle_lock))
     try:
         lock.acquire(timeout=0)
     except filelock.Timeout:
-        raise CycleBusy("another backup is already running") from None
+        raise CycleBusy(busy) from None
     try:
-        history = history or History(paths.history)
-        history.mark_interrupted()  # safe: we hold the lock, so no run is really in progress
-        return _run_locked(settings, paths, history, emit, cancel, options)
+        yield
     finally:
         lock.release()
 

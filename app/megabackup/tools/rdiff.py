@@ -462,13 +462,6 @@ _UNHASHED_RE = re.compile(r"Verification found (?P<count>\d+) files? without has
 _QUOTED_CHAR_RE = re.compile(r";(\d{3})")
 
 
-def wide_environment() -> dict[str, str]:
-    """child_environment() with messages kept on one line, so paths in them parse whole."""
-    env = child_environment()
-    env["COLUMNS"] = "32000"
-    return env
-
-
 def _global(prefix: Sequence[str], *options: str) -> list[str]:
     return [*prefix, "--api-version", API_VERSION, *options]
 
@@ -583,7 +576,7 @@ def run_lines(
 ) -> tuple[ProcessResult, list[str]]:
     """Run one rdiff-backup command and return its result and every line of its output."""
     lines: list[str] = []
-    result = runner.run(argv, on_line=lines.append, env=wide_environment(), cancel=cancel)
+    result = runner.run(argv, on_line=lines.append, env=child_environment(), cancel=cancel)
     return result, lines
 
 
