@@ -33,10 +33,10 @@ demo: setup
 
 # The benchmark (docs/benchmarks.md): 10,000 files / 1 GB, or 2,000 files; BENCH_ARGS adds options.
 bench: setup
-	$(BIN)/python -m megabackup.bench $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 bench-small: setup
-	$(BIN)/python -m megabackup.bench --small $(BENCH_ARGS)
+	$(BIN)/python -m bench --small $(BENCH_ARGS)
 
 # The one-file app from build_exe.spec: dist/MegaBackup (dist/MegaBackup.exe on Windows). A unison
 # in vendor/unison/ is bundled into it (vendor/README.md).

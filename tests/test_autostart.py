@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from megabackup import autostart
-from megabackup.autostart import RUN_KEY, Autostart, desktop_exec, launch_command
+from megabackup.tray import autostart
+from megabackup.tray.autostart import RUN_KEY, Autostart, desktop_exec, launch_command
 
 ARGV = ["/opt/Mega Backup/python", "-m", "megabackup", "tray"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from megabackup.engine.cycle import FULL_CHECK_STAMP
-from megabackup.stamps import read_stamp, write_stamp
+from megabackup.files import read_stamp, write_stamp
 from support import Places, write
 
 

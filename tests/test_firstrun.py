@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
-from megabackup import bundle, firstrun, instance, menu, tray
+from megabackup import bundle
 from megabackup.demo import build_places
 from megabackup.locations import HOME_VARIABLE, AppPaths, default_settings_path
-from megabackup.worker import BackupNow, Quit, Worker
+from megabackup.tray import app as tray
+from megabackup.tray import firstrun, instance, menu
+from megabackup.tray.worker import BackupNow, Quit, Worker
 from test_tray_menu import _icon_class
 from test_tray_menu import pystray as pystray  # the fixture: pystray on its dummy backend
 from test_worker import Recorder

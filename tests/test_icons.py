@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from megabackup.icons import IconState, render, write_icon_files
+from megabackup.tray.icons import IconState, render, write_icon_files
 
 SMALL_SIZES = (16, 24, 32, 48)
 # A glyph that differs by fewer pixels than this would not be told apart at a glance.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from megabackup.instance import COMMANDS, Instance, InstanceError, send
+from megabackup.tray.instance import COMMANDS, Instance, InstanceError, send
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_closing_frees_the_place_for_the_next_tray(tmp_path: Path) -> None:
 
 def test_the_lock_is_held_against_another_process(running, tmp_path: Path) -> None:
     probe = (
-        "import sys; from pathlib import Path; from megabackup.instance import Instance;"
+        "import sys; from pathlib import Path; from megabackup.tray.instance import Instance;"
         "sys.exit(0 if Instance(Path(sys.argv[1])).acquire() else 7)"
     )
     done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], timeout=30, check=False)

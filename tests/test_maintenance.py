@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from megabackup.engine.maintenance import RETENTION_STAMP
+from megabackup.engine.verify import LAST_RUN_FILE
+from megabackup.files import read_stamp, write_stamp
 from megabackup.notify import cycle_notice
 from megabackup.settings import load
-from megabackup.stamps import read_stamp, write_stamp
 from megabackup.tools import rdiff
 from megabackup.tools.runner import Runner
-from megabackup.verify import LAST_RUN_FILE
 from support import Places, write
 
 DAY = 86_400

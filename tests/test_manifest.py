@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from megabackup import manifest
-from megabackup.manifest import Manifest, load, save, scan, unchanged
+from megabackup.engine import manifest
+from megabackup.engine.manifest import Manifest, load, save, scan, unchanged
 from megabackup.tools.rdiff import selection_args
 
 OLD = 1_700_000_000  # every file starts old, so a manifest of it is settled

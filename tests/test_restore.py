@@ -15,7 +15,7 @@ import pytest
 
 from megabackup import cli
 from megabackup.demo import build_places
-from megabackup.restore import Backups, RestoreError, Target
+from megabackup.restore.backups import Backups, RestoreError, Target
 from megabackup.settings import Settings, load
 from megabackup.tools import rdiff
 from support import write

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from megabackup.restore import Backups
-from megabackup.restore_window import RestoreModel, RestoreWindow
+from megabackup.restore.backups import Backups
+from megabackup.restore.window import RestoreModel, RestoreWindow
 from support import write
 from test_restore import DAY, NOW, World
 

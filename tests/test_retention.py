@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from megabackup import cli, retention
-from megabackup.retention import DiskUsage
+from megabackup import cli
+from megabackup.engine import retention
+from megabackup.engine.retention import DiskUsage
 from megabackup.settings import RetentionSettings, Settings, SettingsError, parse
 from megabackup.tools import rdiff
 from megabackup.tools.runner import Runner

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from megabackup.scheduler import (
+from megabackup.tray.scheduler import (
     FIRST_RETRY_SECONDS,
     SETTLE_SECONDS,
     PauseState,

@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from megabackup import menu, tray
-from megabackup.autostart import Autostart
-from megabackup.icons import IconState
 from megabackup.notify import TOOLTIP_LIMIT
-from megabackup.scheduler import Due
-from megabackup.worker import (
+from megabackup.tray import app as tray
+from megabackup.tray import menu
+from megabackup.tray.autostart import Autostart
+from megabackup.tray.icons import IconState
+from megabackup.tray.scheduler import Due
+from megabackup.tray.worker import (
     BackupNow,
     Cancel,
     Pause,
@@ -226,7 +227,7 @@ def test_a_held_sync_offers_to_allow_its_deletions() -> None:
 
 
 def test_the_first_run_welcomes_and_points_at_the_settings() -> None:
-    from megabackup.firstrun import FILL_IN
+    from megabackup.tray.firstrun import FILL_IN
 
     first = menu.view(snap(settings_usable=False, settings_problem=FILL_IN))
     assert first.state == IconState.PAUSED  # nothing is wrong yet: nothing to back up

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from megabackup import cli, verify
+from megabackup import cli
+from megabackup.engine import verify
 from megabackup.locations import AppPaths
 from megabackup.tools import rdiff
 from megabackup.tools.runner import Runner

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from megabackup import autostart, places, winsys
+from megabackup import places, winsys
 from megabackup.tools import runner
+from megabackup.tray import autostart
 
 
 # ---- drive letters -------------------------------------------------------------------------------

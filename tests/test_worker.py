@@ -17,7 +17,7 @@ from megabackup.engine.status import read_status
 from megabackup.locations import AppPaths
 from megabackup.notify import Notice
 from megabackup.settings import load
-from megabackup.worker import (
+from megabackup.tray.worker import (
     BackupNow,
     Cancel,
     Pause,

@@ -12,18 +12,19 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from megabackup import __version__, bundle, instance, notify, places, report
+from megabackup import __version__, bundle, notify, places, report
 from megabackup.engine import CycleBusy, CycleOptions, CycleResult, run_cycle
 from megabackup.engine.cycle import cycle_lock
+from megabackup.engine.preflight import preflight
 from megabackup.engine.results import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WARNING
 from megabackup.engine.status import read_status
 from megabackup.history import History, HistoryError
 from megabackup.locations import AppPaths, default_settings_path
-from megabackup.restore import RestoreError
+from megabackup.restore.backups import RestoreError
 from megabackup.runlog import newest_log
-from megabackup.safety import preflight
 from megabackup.settings import Settings, SettingsError, load
 from megabackup.tools.runner import Runner
+from megabackup.tray import instance
 
 
 class UsageError(Exception):
@@ -175,7 +176,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_demo(args.dir)
     if command == "tray":
-        from megabackup import tray
+        from megabackup.tray import app as tray
 
         settings = getattr(args, "settings", None)
         return tray.main(settings, send=args.send, debug=getattr(args, "debug", False))
@@ -296,8 +297,9 @@ def _init_drive(args: argparse.Namespace) -> int:
 
 
 def _restore_command(command: str, args: argparse.Namespace) -> int:
-    from megabackup import retention, timephrase, verify
-    from megabackup.restore import Backups
+    from megabackup.engine import retention, verify
+    from megabackup.restore import timephrase
+    from megabackup.restore.backups import Backups
 
     settings = _settings(args)
     if command == "versions":

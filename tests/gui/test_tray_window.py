@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "gui"
 MENU_TEXT_LINES = 8  # status, Back up now, Pause, Restore a file..., Open last log,
 # Open settings, Start at login, Quit
-OK_BODY = (34, 150, 70)  # the "all good" icon's body colour (megabackup.icons)
+OK_BODY = (34, 150, 70)  # the "all good" icon's body colour (megabackup.tray.icons)
 
 
 @pytest.fixture

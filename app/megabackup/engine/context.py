@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from megabackup.engine.filecheck import FileCheck
 from megabackup.engine.results import CycleResult, StepResult
-from megabackup.filecheck import FileCheck
 from megabackup.places import PlaceMemory
 from megabackup.runlog import RunLog
 from megabackup.settings import Settings

@@ -18,6 +18,8 @@ import filelock
 from megabackup import places
 from megabackup.engine.context import CycleOptions, StepContext
 from megabackup.engine.maintenance import run_maintenance
+from megabackup.engine.plan import SYNC_HOME, SnapshotStep, Step, plan_cycle
+from megabackup.engine.preflight import Preflight, preflight, server_places
 from megabackup.engine.results import (
     CANCELLED,
     FAILED,
@@ -30,13 +32,11 @@ from megabackup.engine.results import (
 )
 from megabackup.engine.snapshot import run_snapshot
 from megabackup.engine.sync import run_sync
+from megabackup.files import due, read_stamp, write_stamp
 from megabackup.history import ConflictRow, History, StepRow
 from megabackup.locations import AppPaths
-from megabackup.plan import SYNC_HOME, SnapshotStep, Step, plan_cycle
 from megabackup.runlog import RunLog, prune_logs
-from megabackup.safety import Preflight, preflight, server_places
 from megabackup.settings import Settings
-from megabackup.stamps import due, read_stamp, write_stamp
 from megabackup.tools.rdiff import Rdiff
 from megabackup.tools.runner import CancelToken, Runner
 from megabackup.tools.unison import Unison

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from megabackup import retention, verify
+from megabackup.engine import retention, verify
+from megabackup.files import due, read_stamp, write_stamp
 from megabackup.locations import AppPaths
 from megabackup.runlog import RunLog
 from megabackup.settings import Settings
-from megabackup.stamps import due, read_stamp, write_stamp
 from megabackup.tools.runner import CancelToken, Runner
 
 RETENTION_EVERY_SECONDS = 86_400

@@ -10,8 +10,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from megabackup import manifest
+from megabackup.engine import manifest
 from megabackup.engine.context import HOME_PLACES, StepContext
+from megabackup.engine.filecheck import FileCheck, check_tree
+from megabackup.engine.plan import SYNC_HOME, SnapshotStep
 from megabackup.engine.results import (
     CANCELLED,
     FAILED,
@@ -21,8 +23,6 @@ from megabackup.engine.results import (
     WARNING,
     StepResult,
 )
-from megabackup.filecheck import FileCheck, check_tree
-from megabackup.plan import SYNC_HOME, SnapshotStep
 from megabackup.tools import rdiff
 from megabackup.tools.runner import ProcessStartError
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import filelock
 
+from megabackup.engine.plan import PLACE_SNAPSHOT_STEPS, SYNC_HOME
 from megabackup.history import ConflictRow, History, RunRow
 from megabackup.locations import AppPaths
-from megabackup.plan import PLACE_SNAPSHOT_STEPS, SYNC_HOME
 
 
 @dataclass(frozen=True)

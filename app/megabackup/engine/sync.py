@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from megabackup.engine.context import HOME_PLACES, StepContext
+from megabackup.engine.plan import SyncStep
+from megabackup.engine.preflight import DeletionCheck, probe_clock
 from megabackup.engine.results import (
     CANCELLED,
     FAILED,
@@ -15,8 +17,6 @@ from megabackup.engine.results import (
     ConflictResult,
     StepResult,
 )
-from megabackup.plan import SyncStep
-from megabackup.safety import DeletionCheck, probe_clock
 from megabackup.tools import unison
 from megabackup.tools.runner import ProcessStartError
 

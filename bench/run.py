@@ -36,8 +36,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from megabackup import manifest
-from megabackup.bench import trees
+from bench import trees
+from megabackup.engine import manifest
 
 CASES = ("first", "no change", "1% changed")
 CASE_TITLES = {"first": "first cycle", "no change": "no change", "1% changed": "1% changed +50"}
@@ -683,7 +683,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m megabackup.bench",
+        prog="python -m bench",
         description="Time MegaBackup's cycle against the naive sequence and the cp/rsync limits.",
     )
     parser.add_argument("--small", action="store_true", help="2,000 home files, not 10,000")

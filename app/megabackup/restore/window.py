@@ -20,8 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from megabackup import timephrase, winsys
-from megabackup.restore import (
+from megabackup import winsys
+from megabackup.restore import timephrase
+from megabackup.restore.backups import (
     DATA,
     HOME,
     Backups,

@@ -19,10 +19,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from megabackup import bundle, firstrun, instance, menu, winsys
-from megabackup.autostart import Autostart, launch_command
+from megabackup import bundle, winsys
 from megabackup.engine import CycleOptions
-from megabackup.icons import IconState, render
 from megabackup.locations import AppPaths, default_settings_path
 from megabackup.notify import (
     Channel,
@@ -32,7 +30,10 @@ from megabackup.notify import (
     plyer_channel,
     tray_channel,
 )
-from megabackup.worker import Quit, ReloadSettings, Snapshot, Worker
+from megabackup.tray import firstrun, instance, menu
+from megabackup.tray.autostart import Autostart, launch_command
+from megabackup.tray.icons import IconState, render
+from megabackup.tray.worker import Quit, ReloadSettings, Snapshot, Worker
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +289,7 @@ class TrayApp:
     def open_restore_window(self) -> None:
         """The window blocks until closed, so it gets a thread of its own; one window at a time
         (open_restore_window itself refuses a second)."""
-        from megabackup.restore_window import open_restore_window
+        from megabackup.restore.window import open_restore_window
         from megabackup.settings import load
 
         settings = load(self.settings_path)  # a SettingsError becomes the click's notification

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from megabackup import manifest
+from megabackup.engine import manifest
 
 EARLIEST_SANE = datetime(1980, 1, 1, tzinfo=timezone.utc).timestamp()
 WINDOWS_MAX_PATH = 260

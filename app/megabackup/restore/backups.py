@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from megabackup import places, timephrase
-from megabackup.plan import desktop_repository, external_repository
+from megabackup import places
+from megabackup.engine.plan import desktop_repository, external_repository
+from megabackup.restore import timephrase
 from megabackup.settings import Settings
 from megabackup.tools import rdiff, unison
 from megabackup.tools.runner import Runner

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from megabackup import timephrase
-from megabackup.plan import desktop_repository, external_repository
-from megabackup.restore import format_size
+from megabackup.engine.plan import desktop_repository, external_repository
+from megabackup.restore import timephrase
+from megabackup.restore.backups import format_size
 from megabackup.settings import Settings
 from megabackup.tools import rdiff
 from megabackup.tools.runner import CancelToken, Runner

@@ -12,11 +12,11 @@ import sys
 from dataclasses import dataclass
 
 from megabackup.engine.status import describe_age
-from megabackup.firstrun import FILL_IN
-from megabackup.icons import IconState
 from megabackup.notify import TOOLTIP_LIMIT, clip
-from megabackup.scheduler import pause_end
-from megabackup.worker import BackupNow, Cancel, Command, Pause, Quit, Resume, Snapshot
+from megabackup.tray.firstrun import FILL_IN
+from megabackup.tray.icons import IconState
+from megabackup.tray.scheduler import pause_end
+from megabackup.tray.worker import BackupNow, Cancel, Command, Pause, Quit, Resume, Snapshot
 
 RESTORE_TEXT = "Restore a file\u2026"
 

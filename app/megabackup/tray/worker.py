@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from megabackup import firstrun
 from megabackup.engine import (
     CancelToken,
     CycleBusy,
@@ -42,8 +41,9 @@ from megabackup.notify import (
     settings_notice,
 )
 from megabackup.runlog import newest_log
-from megabackup.scheduler import Due, PauseState, Scheduler
 from megabackup.settings import Settings, SettingsError, load
+from megabackup.tray import firstrun
+from megabackup.tray.scheduler import Due, PauseState, Scheduler
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from megabackup import places
+from megabackup.engine.plan import PLACE_SNAPSHOT_STEPS, desktop_repository
 from megabackup.history import History
-from megabackup.plan import PLACE_SNAPSHOT_STEPS, desktop_repository
 from megabackup.settings import Settings
 from megabackup.tools import rdiff, unison
 

@@ -5,7 +5,7 @@ rounded-square body, so the state can be told apart in grayscale and by
 colour-blind users. Shapes are laid out on a
 16x16 design grid so the smallest tray size stays crisp; larger sizes scale up.
 
-Regenerate the shipped files in ``icons/`` with ``python -m megabackup.icons``.
+Regenerate the shipped files in ``icons/`` with ``python -m megabackup.tray.icons``.
 """
 
 from __future__ import annotations
@@ -247,7 +247,7 @@ if __name__ == "__main__":
         "folder",
         nargs="?",
         type=Path,
-        default=Path(__file__).resolve().parents[2] / "icons",
+        default=Path(__file__).resolve().parents[3] / "icons",
         help="output folder (default: the repository's icons/ folder)",
     )
     for written_path in write_icon_files(parser.parse_args().folder):

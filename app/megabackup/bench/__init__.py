@@ -1,1 +1,0 @@
-"""The benchmark (a developer tool; nothing in the app imports it): `python -m megabackup.bench`."""
