@@ -11,7 +11,8 @@ import pytest
 
 from megabackup import history as history_module
 from megabackup import runlog
-from megabackup.history import ConflictRow, History, HistoryError, StepRow
+from megabackup.history import ConflictRecord, History, HistoryError, StepRecord
+from megabackup.outcome import Outcome, Resolution
 
 
 def user_version(path: Path) -> int:
@@ -33,12 +34,17 @@ def test_a_new_history_has_the_current_schema(store: History) -> None:
 def test_a_run_with_its_steps_and_conflicts_round_trips(store: History) -> None:
     run = store.start_run("schedule", 1000.0, "/logs/run-1.log")
     assert store.last_run().outcome == "running"  # type: ignore[union-attr]
-    store.record_step(StepRow(run, 1, "sync-home", "sync", "warning", "1 conflict", started=1001))
-    store.record_step(StepRow(run, 0, "snapshot-a", "snapshot", "ok", new_files=3, finished=1002))
-    store.record_conflicts(
-        [ConflictRow(run, "Documents/a b.txt", "kept-both", "changed on both sides", ("/x", "/y"))]
+    store.record_step(
+        run, 1, StepRecord("sync-home", "sync", Outcome.WARNING, "1 conflict", started=1001)
     )
-    store.finish_run(run, "warning", "1 conflict", 1003.0)
+    store.record_step(
+        run, 0, StepRecord("snapshot-a", "snapshot", Outcome.OK, new_files=3, finished=1002)
+    )
+    store.record_conflicts(
+        run,
+        [ConflictRecord("Documents/a b.txt", Resolution.KEPT_BOTH, "both changed", ("/x", "/y"))],
+    )
+    store.finish_run(run, Outcome.WARNING, "1 conflict", 1003.0)
     last = store.last_run()
     assert last is not None
     assert (last.id, last.outcome, last.trigger, last.summary) == (
@@ -48,7 +54,7 @@ def test_a_run_with_its_steps_and_conflicts_round_trips(store: History) -> None:
         "1 conflict",
     )
     assert (last.started, last.finished, last.log_path) == (1000.0, 1003.0, "/logs/run-1.log")
-    assert [s.step for s in store.steps(run)] == ["snapshot-a", "sync-home"]  # by position
+    assert [s.id for s in store.steps(run)] == ["snapshot-a", "sync-home"]  # by position
     assert store.steps(run)[0].new_files == 3
     (conflict,) = store.conflicts(run)
     assert conflict.copies == ("/x", "/y")
@@ -57,8 +63,8 @@ def test_a_run_with_its_steps_and_conflicts_round_trips(store: History) -> None:
 
 def test_recording_a_step_again_replaces_it(store: History) -> None:
     run = store.start_run("click", 1.0, "")
-    store.record_step(StepRow(run, 0, "snapshot-a", "snapshot", "running"))
-    store.record_step(StepRow(run, 0, "snapshot-a", "snapshot", "ok"))
+    store.record_step(run, 0, StepRecord("snapshot-a", "snapshot", Outcome.RUNNING))
+    store.record_step(run, 0, StepRecord("snapshot-a", "snapshot", Outcome.OK))
     assert [s.status for s in store.steps(run)] == ["ok"]
 
 
@@ -69,9 +75,9 @@ def test_runs_are_listed_newest_first(store: History) -> None:
 
 def test_a_run_left_running_becomes_interrupted(store: History) -> None:
     done = store.start_run("schedule", 1.0, "")
-    store.finish_run(done, "ok", "fine", 2.0)
+    store.finish_run(done, Outcome.OK, "fine", 2.0)
     cut = store.start_run("schedule", 3.0, "")
-    store.record_step(StepRow(cut, 0, "snapshot-a", "snapshot", "running"))
+    store.record_step(cut, 0, StepRecord("snapshot-a", "snapshot", Outcome.RUNNING))
     assert store.mark_interrupted() == 1
     runs = {r.id: r for r in store.runs()}
     assert runs[cut].outcome == "interrupted" and "interrupted" in runs[cut].summary
@@ -82,17 +88,21 @@ def test_a_run_left_running_becomes_interrupted(store: History) -> None:
 
 def test_history_survives_reopening(store: History) -> None:
     run = store.start_run("schedule", 1.0, "")
-    store.finish_run(run, "ok", "", 2.0)
+    store.finish_run(run, Outcome.OK, "", 2.0)
     again = History(store.path)
     assert [r.id for r in again.runs()] == [run]
 
 
 def test_last_success_and_source_files_count_only_good_steps(store: History) -> None:
     run = store.start_run("schedule", 1.0, "")
-    store.record_step(StepRow(run, 0, "snap-x", "s", "ok", source_files=10, finished=10.0))
-    store.record_step(StepRow(run, 1, "snap-x", "s", "warning", source_files=12, finished=20.0))
-    store.record_step(StepRow(run, 2, "snap-x", "s", "failed", source_files=0, finished=30.0))
-    store.record_step(StepRow(run, 3, "snap-y", "s", "ok", source_files=99, finished=40.0))
+    store.record_step(run, 0, StepRecord("snap-x", "s", Outcome.OK, source_files=10, finished=10.0))
+    store.record_step(
+        run, 1, StepRecord("snap-x", "s", Outcome.WARNING, source_files=12, finished=20.0)
+    )
+    store.record_step(
+        run, 2, StepRecord("snap-x", "s", Outcome.FAILED, source_files=0, finished=30.0)
+    )
+    store.record_step(run, 3, StepRecord("snap-y", "s", Outcome.OK, source_files=99, finished=40.0))
     assert store.last_success(["snap-x"]) == 20.0
     assert store.last_source_files(["snap-x"]) == 12
     assert store.last_success(["nothing"]) is None
@@ -102,11 +112,10 @@ def test_last_success_and_source_files_count_only_good_steps(store: History) -> 
 def test_recent_conflicts_start_after_a_run(store: History) -> None:
     first = store.start_run("schedule", 1.0, "")
     second = store.start_run("schedule", 2.0, "")
-    store.record_conflicts(
-        [ConflictRow(first, "a", "skipped"), ConflictRow(second, "b", "kept-both")]
-    )
-    assert [c.path for c in store.recent_conflicts()] == ["a", "b"]
-    assert [c.path for c in store.recent_conflicts(since_run=first)] == ["b"]
+    store.record_conflicts(first, [ConflictRecord("a", Resolution.SKIPPED)])
+    store.record_conflicts(second, [ConflictRecord("b", Resolution.KEPT_BOTH)])
+    assert [c.path for c in store.conflicts(since_run=0)] == ["a", "b"]
+    assert [c.path for c in store.conflicts(since_run=first)] == ["b"]
 
 
 def test_a_history_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:

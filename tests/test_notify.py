@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from megabackup.demo import build_places
-from megabackup.engine.results import ConflictResult, CycleResult, StepResult
+from megabackup.engine.results import CycleResult, StepResult
 from megabackup.engine.status import PlaceFreshness
+from megabackup.history import ConflictRecord
 from megabackup.notify import (
     MESSAGE_LIMIT,
     TITLE_LIMIT,
@@ -28,40 +29,41 @@ from megabackup.notify import (
     overdue_places,
     settings_notice,
 )
+from megabackup.outcome import Outcome, Resolution
 from megabackup.settings import SettingsError, parse
 
 GUI = Path(__file__).parent / "gui"
 DAY = 86_400.0
 
 
-def _result(outcome: str, steps: list[StepResult] | None = None, **kwargs) -> CycleResult:
+def _result(outcome: Outcome, steps: list[StepResult] | None = None, **kwargs) -> CycleResult:
     return CycleResult(1, 0.0, 1.0, outcome, steps or [], **kwargs)
 
 
 def _ok_steps() -> list[StepResult]:
-    sync = StepResult("sync-home", "syncing home", "ok", to_desktop=1, to_server=3)
-    return [StepResult("snapshot-server-home", "snapshot of server home", "ok"), sync]
+    sync = StepResult("sync-home", "syncing home", Outcome.OK, to_desktop=1, to_server=3)
+    return [StepResult("snapshot-server-home", "snapshot of server home", Outcome.OK), sync]
 
 
 def test_a_good_cycle_says_so_when_asked() -> None:
-    notice = cycle_notice(_result("ok", _ok_steps()), on_success=True)
+    notice = cycle_notice(_result(Outcome.OK, _ok_steps()), on_success=True)
     assert notice == Notice("Backup finished", "All good: 3 to server, 1 to desktop.", "done")
 
 
 def test_a_good_cycle_is_quiet_when_on_success_is_off() -> None:
-    assert cycle_notice(_result("ok", _ok_steps()), on_success=False) is None
+    assert cycle_notice(_result(Outcome.OK, _ok_steps()), on_success=False) is None
 
 
 def test_a_cancelled_cycle_is_quiet() -> None:
-    steps = [StepResult("sync-home", "syncing home", "cancelled", "cancelled")]
-    assert cycle_notice(_result("cancelled", steps), on_success=True) is None
+    steps = [StepResult("sync-home", "syncing home", Outcome.CANCELLED, "cancelled")]
+    assert cycle_notice(_result(Outcome.CANCELLED, steps), on_success=True) is None
 
 
 def test_a_failed_step_names_the_step_and_the_first_line_of_why() -> None:
     failed = StepResult(
-        "sync-home", "syncing home", "failed", "unison stopped: lost connection\nline two"
+        "sync-home", "syncing home", Outcome.FAILED, "unison stopped: lost connection\nline two"
     )
-    notice = cycle_notice(_result("failed", [*_ok_steps()[:1], failed]), on_success=False)
+    notice = cycle_notice(_result(Outcome.FAILED, [*_ok_steps()[:1], failed]), on_success=False)
     assert notice is not None
     assert notice.title == "Backup failed: syncing home"
     assert notice.message == "unison stopped: lost connection."
@@ -69,7 +71,9 @@ def test_a_failed_step_names_the_step_and_the_first_line_of_why() -> None:
 
 
 def test_a_stop_before_writing_names_the_first_problem_and_counts_the_rest() -> None:
-    result = _result("failed", problems=["the server home //nas/andy is missing", "clock off"])
+    result = _result(
+        Outcome.FAILED, problems=["the server home //nas/andy is missing", "clock off"]
+    )
     notice = cycle_notice(result, on_success=False)
     assert notice is not None
     assert notice.title == "Backup stopped before it started"
@@ -82,16 +86,21 @@ def test_conflicts_name_up_to_three_files_and_the_count() -> None:
     sync = StepResult(
         "sync-home",
         "syncing home",
-        "warning",
-        conflicts=[ConflictResult(p, "kept-both") for p in paths],
+        Outcome.WARNING,
+        conflicts=[ConflictRecord(p, Resolution.KEPT_BOTH) for p in paths],
     )
-    notice = cycle_notice(_result("warning", [sync]), on_success=False)
+    notice = cycle_notice(_result(Outcome.WARNING, [sync]), on_success=False)
     assert notice is not None
     assert notice.title == "5 conflicts need a look"
     assert "file 0.txt, Documents/file 1.txt, Documents/file 2.txt and 2 more" in notice.message
     assert "file 3" not in notice.message
-    one = StepResult("sync-home", "syncing home", "warning", conflicts=[ConflictResult("a", "x")])
-    single = cycle_notice(_result("warning", [one]), on_success=False)
+    one = StepResult(
+        "sync-home",
+        "syncing home",
+        Outcome.WARNING,
+        conflicts=[ConflictRecord("a", Resolution.SKIPPED)],
+    )
+    single = cycle_notice(_result(Outcome.WARNING, [one]), on_success=False)
     assert single is not None and single.title == "1 conflict needs a look"
 
 
@@ -99,21 +108,21 @@ def test_a_warning_is_told_even_when_on_success_is_off() -> None:
     skipped = StepResult(
         "snapshot-server-data",
         "snapshot of server data",
-        "skipped",
+        Outcome.SKIPPED,
         "the external drive is not connected",
     )
-    notice = cycle_notice(_result("warning", [*_ok_steps(), skipped]), on_success=False)
+    notice = cycle_notice(_result(Outcome.WARNING, [*_ok_steps(), skipped]), on_success=False)
     assert notice is not None and notice.kind == "warning"
     assert "the external drive is not connected" in notice.message
 
 
 def test_overdue_places_are_added_to_the_one_notice_not_sent_apart() -> None:
     overdue = (OverduePlace("server data", 9),)
-    notice = cycle_notice(_result("ok", _ok_steps()), on_success=True, overdue=overdue)
+    notice = cycle_notice(_result(Outcome.OK, _ok_steps()), on_success=True, overdue=overdue)
     assert notice is not None
     assert notice.title == "Backup finished"
     assert notice.message.endswith("Also: server data has had no good snapshot for 9 days.")
-    quiet = cycle_notice(_result("ok", _ok_steps()), on_success=False, overdue=overdue)
+    quiet = cycle_notice(_result(Outcome.OK, _ok_steps()), on_success=False, overdue=overdue)
     assert quiet is not None
     assert quiet.title == "No good snapshot of server data for 9 days"
     assert quiet.kind == "overdue"
@@ -229,7 +238,9 @@ def test_run_notify_sends_one_notification_through_plyer(
 
 
 def test_damage_found_by_the_verify_is_told_first() -> None:
-    result = _result("warning", _ok_steps(), damaged=["drive home: 2 damaged files: a.txt, b.txt"])
+    result = _result(
+        Outcome.WARNING, _ok_steps(), damaged=["drive home: 2 damaged files: a.txt, b.txt"]
+    )
     notice = cycle_notice(result, on_success=True)
     assert notice is not None and notice.kind == "failed"
     assert notice.title == "A backup has damaged files"
@@ -237,7 +248,7 @@ def test_damage_found_by_the_verify_is_told_first() -> None:
 
 
 def test_a_held_sync_asks_for_the_ok_with_the_menu_words() -> None:
-    steps = [StepResult("sync-home", "syncing home", "held", "waiting for your OK")]
-    notice = cycle_notice(_result("warning", steps, deletions_waiting=41), on_success=True)
+    steps = [StepResult("sync-home", "syncing home", Outcome.HELD, "waiting for your OK")]
+    notice = cycle_notice(_result(Outcome.WARNING, steps, deletions_waiting=41), on_success=True)
     assert notice is not None and notice.title == "The sync waits for your OK"
     assert '"Allow 41 deletions and sync"' in notice.message

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from megabackup.notify import TOOLTIP_LIMIT
+from megabackup.outcome import Outcome
 from megabackup.tray import app as tray
 from megabackup.tray import menu
 from megabackup.tray.autostart import Autostart
@@ -32,7 +33,9 @@ from megabackup.tray.worker import (
 NOW = dt.datetime(2026, 11, 30, 13, 0).timestamp()
 AT_1530 = dt.datetime(2026, 11, 30, 15, 30).timestamp()
 HOUR = 3600.0
-GOOD = Snapshot(taken=NOW, last_finished=NOW - 2 * HOUR, last_outcome="ok", last_summary="All good")
+GOOD = Snapshot(
+    taken=NOW, last_finished=NOW - 2 * HOUR, last_outcome=Outcome.OK, last_summary="All good"
+)
 
 
 def snap(**changes: Any) -> Snapshot:
@@ -62,7 +65,7 @@ def snap(**changes: Any) -> Snapshot:
         (snap(open_conflicts=1), IconState.WARNING, "1 conflict needs a look"),
         (
             snap(
-                last_outcome="failed",
+                last_outcome=Outcome.FAILED,
                 last_summary="Stopped before writing anything: the external drive is not connected",
                 retrying=True,
                 next_due=Due(AT_1530, "retry"),
@@ -71,13 +74,13 @@ def snap(**changes: Any) -> Snapshot:
             "The external drive is not connected; trying again at 15:30",
         ),
         (
-            snap(last_outcome="interrupted", last_summary=""),
+            snap(last_outcome=Outcome.INTERRUPTED, last_summary=""),
             IconState.ERROR,
             "The last backup was cut off; the next one repairs it",
         ),
         (
             snap(
-                last_outcome="warning",
+                last_outcome=Outcome.WARNING,
                 last_summary="Done with warnings: the external drive is not connected",
             ),
             IconState.WARNING,
@@ -89,7 +92,7 @@ def snap(**changes: Any) -> Snapshot:
             "No good snapshot of server data for 9 days",
         ),
         (
-            snap(last_finished=None, last_outcome="", next_due=Due(AT_1530, "first")),
+            snap(last_finished=None, last_outcome=None, next_due=Due(AT_1530, "first")),
             IconState.OVERDUE,
             "No backup yet; the first one starts at 15:30",
         ),
@@ -106,7 +109,7 @@ def snap(**changes: Any) -> Snapshot:
         ),
         (snap(busy_elsewhere=True), IconState.RUNNING, "A backup started elsewhere is running"),
         (
-            snap(last_outcome="cancelled", next_due=Due(AT_1530, "scheduled")),
+            snap(last_outcome=Outcome.CANCELLED, next_due=Due(AT_1530, "scheduled")),
             IconState.WARNING,
             "The last backup was cancelled (2 hours ago); next at 15:30",
         ),
@@ -125,9 +128,9 @@ def test_status_line_and_icon(snapshot: Snapshot, state: IconState, line: str) -
 
 def test_what_needs_the_person_wins_over_good_news() -> None:
     # A running cycle shows over everything; a failure over conflicts; conflicts over overdue.
-    busy = snap(running=True, last_outcome="failed", open_conflicts=3)
+    busy = snap(running=True, last_outcome=Outcome.FAILED, open_conflicts=3)
     assert menu.view(busy).state is IconState.RUNNING
-    failed = snap(last_outcome="failed", last_summary="x failed", open_conflicts=3)
+    failed = snap(last_outcome=Outcome.FAILED, last_summary="x failed", open_conflicts=3)
     assert menu.view(failed).state is IconState.ERROR
     conflicted = snap(open_conflicts=3, overdue=(("server home", 8),))
     assert menu.view(conflicted).state is IconState.WARNING
@@ -141,7 +144,7 @@ def test_progress_fills_the_icon_ring_step_by_step() -> None:
 
 
 def test_the_tooltip_is_cut_to_127_characters() -> None:
-    long = snap(last_outcome="failed", last_summary="x" * 400)
+    long = snap(last_outcome=Outcome.FAILED, last_summary="x" * 400)
     tooltip = menu.view(long).tooltip
     assert len(tooltip) == TOOLTIP_LIMIT and tooltip.endswith("\u2026")
 
@@ -215,7 +218,7 @@ def test_menu_actions_map_to_worker_commands() -> None:
 
 
 def test_a_held_sync_offers_to_allow_its_deletions() -> None:
-    waiting = snap(deletions_waiting=41, last_outcome="warning", last_summary="sync held")
+    waiting = snap(deletions_waiting=41, last_outcome=Outcome.WARNING, last_summary="sync held")
     line = menu.view(waiting)
     assert (line.state, line.line) == (
         IconState.WARNING,

@@ -135,7 +135,7 @@ def _last(setup: Setup) -> Snapshot:
 def test_back_up_now_runs_a_cycle_reports_progress_and_notifies(setup: Setup) -> None:
     worker = setup.worker()
     first = setup.recorder.last
-    assert first is not None and first.last_outcome == "" and not first.running
+    assert first is not None and first.last_outcome is None and not first.running
     worker.submit(BackupNow())
     setup.recorder.wait("the cycle to finish", _cycles_done(setup))
 
@@ -294,7 +294,7 @@ def test_a_damaged_history_does_not_take_the_tray_down(setup: Setup) -> None:
     setup.paths.history.write_bytes(b"this is not a database" * 100)
     worker = setup.worker()
     assert worker.alive and not _last(setup).stopped
-    assert _last(setup).last_outcome == ""
+    assert _last(setup).last_outcome is None
 
 
 def test_an_overdue_place_is_told_even_while_paused(setup: Setup) -> None:

@@ -13,22 +13,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from megabackup import __version__, bundle, notify, places, report
-from megabackup.engine import CycleBusy, CycleOptions, CycleResult, run_cycle
+from megabackup.engine import CycleOptions, CycleResult, run_cycle
 from megabackup.engine.cycle import cycle_lock
 from megabackup.engine.preflight import preflight
-from megabackup.engine.results import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_WARNING
 from megabackup.engine.status import read_status
-from megabackup.history import History, HistoryError
+from megabackup.errors import MegaBackupError, UsageError
+from megabackup.history import History
 from megabackup.locations import AppPaths, default_settings_path
-from megabackup.restore.backups import RestoreError
+from megabackup.outcome import ExitCode
 from megabackup.runlog import newest_log
 from megabackup.settings import Settings, SettingsError, load
 from megabackup.tools.runner import Runner
 from megabackup.tray import instance
-
-
-class UsageError(Exception):
-    """Wrong use of a command: exit code 2 with a plain message."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,31 +128,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = getattr(args, "debug", False)
     if args.command is None:
         parser.print_help()
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
-        return _dispatch(args)
-    except SettingsError as exc:
-        _fail(str(exc))
-        return EXIT_USAGE
-    except RestoreError as exc:
-        _fail(str(exc))
-        return EXIT_USAGE if exc.usage else EXIT_FAILED
-    except UsageError as exc:
-        _fail(str(exc))
-        return EXIT_USAGE
-    except (CycleBusy, HistoryError, places.PlaceError, instance.InstanceError, OSError) as exc:
+        return int(_dispatch(args))
+    except MegaBackupError as exc:
+        if debug and exc.exit_code != ExitCode.USAGE:
+            traceback.print_exc()
+        _fail(exc.message)
+        return int(exc.exit_code)
+    except OSError as exc:
         if debug:
             traceback.print_exc()
         _fail(_one_line(exc))
-        return EXIT_FAILED
+        return ExitCode.FAILED
     except KeyboardInterrupt:
         _fail("stopped (Ctrl+C); the next backup repairs anything left half-done")
-        return EXIT_FAILED
+        return ExitCode.FAILED
     except Exception as exc:  # a bug: say so plainly, details on request
         if debug:
             traceback.print_exc()
         _fail(f"unexpected problem: {exc!r}. Run again with --debug for details.")
-        return EXIT_FAILED
+        return ExitCode.FAILED
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -244,7 +236,7 @@ def _status(args: argparse.Namespace) -> int:
     except SettingsError:
         pass  # status reads the history only; bad settings must not hide it
     print(report.status_report(read_status(paths, wanted)))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -261,18 +253,18 @@ def _check(args: argparse.Namespace) -> int:
     if result.drive:
         print(f"  External drive: {result.drive}")
     if result.fatal:
-        return EXIT_FAILED
+        return ExitCode.FAILED
     print("All places are ready." if not result.warnings else "Ready, with the warnings above.")
-    return EXIT_WARNING if result.warnings or result.unison_problem else EXIT_OK
+    return ExitCode.WARNING if result.warnings or result.unison_problem else ExitCode.OK
 
 
 def _log() -> int:
     newest = newest_log(AppPaths.from_environment().logs)
     if newest is None:
         _fail("no backup has run yet, so there is no log")
-        return EXIT_FAILED
+        return ExitCode.FAILED
     print(newest)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _init_drive(args: argparse.Namespace) -> int:
@@ -293,7 +285,7 @@ def _init_drive(args: argparse.Namespace) -> int:
         raise UsageError(f"{target.parent} does not exist; is the drive connected?")
     marker = places.write_drive_marker(target, name)
     print(f'{target} is now the MegaBackup drive "{name}" (marker: {marker.name}).')
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _restore_command(command: str, args: argparse.Namespace) -> int:
@@ -317,10 +309,10 @@ def _restore_command(command: str, args: argparse.Namespace) -> int:
                 f'Restore one with: megabackup restore "{found.target.relative}" '
                 f'--as-of "{timephrase.show(newest.time)}"'
             )
-        return EXIT_OK
+        return ExitCode.OK
     if command == "restore":
         print(Backups(settings).restore(args.path, args.as_of, args.to).describe())
-        return EXIT_OK
+        return ExitCode.OK
     paths = AppPaths.from_environment()
     lookup = places.find_external(settings.external.name, settings.external.path)
     repositories = retention.repositories(settings, lookup.path)
@@ -335,15 +327,15 @@ def _restore_command(command: str, args: argparse.Namespace) -> int:
                 print(f"  {report_.describe()}")
             print(checked.summary())
             if any(r.status in (verify.DAMAGED, verify.UNREADABLE) for r in checked.reports):
-                return EXIT_FAILED
-            return EXIT_WARNING if checked.problems else EXIT_OK
+                return ExitCode.FAILED
+            return ExitCode.WARNING if checked.problems else ExitCode.OK
         pruned = retention.apply(settings, repositories, Runner())
     for line in pruned.lines():
         print(f"  {line}")
     print(pruned.summary())
     if any(r.problem for r in pruned.repositories):
-        return EXIT_FAILED
-    return EXIT_WARNING if pruned.short_of_space else EXIT_OK
+        return ExitCode.FAILED
+    return ExitCode.WARNING if pruned.short_of_space else ExitCode.OK
 
 
 def _fail(message: str) -> None:

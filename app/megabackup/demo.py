@@ -15,6 +15,7 @@ from pathlib import Path
 from megabackup import bundle, places, report
 from megabackup.engine import CycleOptions, CycleResult, run_cycle
 from megabackup.locations import AppPaths
+from megabackup.outcome import Outcome
 from megabackup.settings import load
 
 HOME_FOLDERS = ("Documents", "Pictures")
@@ -95,7 +96,7 @@ def run_demo(folder: Path | None = None, say: Callable[[str], None] = print) -> 
         "the server's budget reached the desktop",
         (settings.desktop.home / "Documents" / "budget.csv").is_file(),
     )
-    verify("the first cycle finished without problems", first.outcome == "ok")
+    verify("the first cycle finished without problems", first.outcome == Outcome.OK)
 
     _write(settings.server.data / "Projects" / "survey" / "new samples.csv", "site,count\nB,7\n")
     cycle("2. Data added on the server reaches the external drive")

@@ -9,8 +9,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+
+from megabackup.errors import MegaBackupError
+from megabackup.outcome import Outcome, Resolution
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -51,9 +54,13 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+INTERRUPTED_SUMMARY = (
+    "The cycle was interrupted (the program was stopped or the computer shut down); "
+    "the next cycle repairs what it left."
+)
 
 
-class HistoryError(Exception):
+class HistoryError(MegaBackupError):
     """The history file cannot be used (damaged, or written by a newer MegaBackup)."""
 
 
@@ -62,19 +69,19 @@ class RunRow:
     id: int
     started: float
     finished: float | None
-    outcome: str
+    outcome: Outcome
     trigger: str
     summary: str
     log_path: str
 
 
-@dataclass(frozen=True)
-class StepRow:
-    run_id: int
-    position: int
-    step: str
+@dataclass
+class StepRecord:
+    """What the history keeps of one step; the engine's StepResult is one, with more fields."""
+
+    id: str
     title: str
-    status: str
+    status: Outcome
     detail: str = ""
     new_files: int = 0
     changed_files: int = 0
@@ -85,13 +92,30 @@ class StepRow:
     finished: float | None = None
 
 
+@dataclass
+class StepRow(StepRecord):
+    """A step read back from the history: its record, and where it stood in which run."""
+
+    run_id: int = 0
+    position: int = 0
+
+
 @dataclass(frozen=True)
-class ConflictRow:
-    run_id: int
-    path: str
-    resolution: str
+class ConflictRecord:
+    path: str  # relative to the home roots, with /
+    resolution: Resolution
     detail: str = ""
-    copies: tuple[str, ...] = ()
+    copies: tuple[str, ...] = ()  # conflict copies kept
+
+
+@dataclass(frozen=True)
+class ConflictRow(ConflictRecord):
+    run_id: int = 0
+
+
+# The steps table's columns, in the order of StepRecord's fields.
+_STEP_COLUMNS = ("step", *[f.name for f in fields(StepRecord)][1:])
+_GOOD = tuple(o.value for o in Outcome if o.good)
 
 
 class History:
@@ -141,30 +165,29 @@ class History:
     def start_run(self, trigger: str, started: float, log_path: str) -> int:
         with self._connect() as db:
             cursor = db.execute(
-                "INSERT INTO runs (started, outcome, trigger, log_path) "
-                "VALUES (?, 'running', ?, ?)",
-                (started, trigger, log_path),
+                "INSERT INTO runs (started, outcome, trigger, log_path) VALUES (?, ?, ?, ?)",
+                (started, Outcome.RUNNING, trigger, log_path),
             )
             return int(cursor.lastrowid or 0)
 
-    def record_step(self, row: StepRow) -> None:
+    def record_step(self, run_id: int, position: int, step: StepRecord) -> None:
+        values = [getattr(step, f.name) for f in fields(StepRecord)]
         with self._connect() as db:
             db.execute(
-                "INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (row.run_id, row.position, row.step, row.title, row.status, row.detail,
-                 row.new_files, row.changed_files, row.deleted_files, row.errors,
-                 row.source_files, row.started, row.finished),
-            )  # fmt: skip
+                f"INSERT OR REPLACE INTO steps (run_id, position, {', '.join(_STEP_COLUMNS)}) "
+                f"VALUES ({_marks(range(len(values) + 2))})",
+                (run_id, position, *values),
+            )
 
-    def record_conflicts(self, rows: Sequence[ConflictRow]) -> None:
+    def record_conflicts(self, run_id: int, conflicts: Sequence[ConflictRecord]) -> None:
         with self._connect() as db:
             db.executemany(
                 "INSERT INTO conflicts (run_id, path, resolution, detail, copies) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [(r.run_id, r.path, r.resolution, r.detail, "\n".join(r.copies)) for r in rows],
+                [(run_id, c.path, c.resolution, c.detail, "\n".join(c.copies)) for c in conflicts],
             )
 
-    def finish_run(self, run_id: int, outcome: str, summary: str, finished: float) -> None:
+    def finish_run(self, run_id: int, outcome: Outcome, summary: str, finished: float) -> None:
         with self._connect() as db:
             db.execute(
                 "UPDATE runs SET outcome = ?, summary = ?, finished = ? WHERE id = ?",
@@ -175,11 +198,12 @@ class History:
         """Runs still marked running belong to a dead process; call only under the cycle lock."""
         with self._connect() as db:
             cursor = db.execute(
-                "UPDATE runs SET outcome = 'interrupted', "
-                "summary = 'The cycle was interrupted (the program was stopped or the computer "
-                "shut down); the next cycle repairs what it left.' WHERE outcome = 'running'"
+                "UPDATE runs SET outcome = ?, summary = ? WHERE outcome = ?",
+                (Outcome.INTERRUPTED, INTERRUPTED_SUMMARY, Outcome.RUNNING),
             )
-            db.execute("UPDATE steps SET status = 'cancelled' WHERE status = 'running'")
+            db.execute(
+                "UPDATE steps SET status = ? WHERE status = ?", (Outcome.CANCELLED, Outcome.RUNNING)
+            )
             return cursor.rowcount
 
     # -- reading -------------------------------------------------------------
@@ -191,7 +215,7 @@ class History:
                 "ORDER BY id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
-        return [RunRow(*row) for row in rows]
+        return [RunRow(r[0], r[1], r[2], Outcome.read(r[3]), *r[4:]) for r in rows]
 
     def last_run(self) -> RunRow | None:
         found = self.runs(limit=1)
@@ -200,53 +224,58 @@ class History:
     def steps(self, run_id: int) -> list[StepRow]:
         with self._connect() as db:
             rows = db.execute(
-                "SELECT * FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
-            ).fetchall()
-        return [StepRow(*row) for row in rows]
-
-    def conflicts(self, run_id: int) -> list[ConflictRow]:
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT run_id, path, resolution, detail, copies FROM conflicts WHERE run_id = ? "
-                "ORDER BY id",
+                f"SELECT run_id, position, {', '.join(_STEP_COLUMNS)} FROM steps "
+                "WHERE run_id = ? ORDER BY position",
                 (run_id,),
             ).fetchall()
         return [
-            ConflictRow(r[0], r[1], r[2], r[3], tuple(filter(None, r[4].split("\n")))) for r in rows
+            StepRow(r[2], r[3], Outcome.read(r[4]), *r[5:], run_id=r[0], position=r[1])
+            for r in rows
         ]
 
-    def recent_conflicts(self, since_run: int = 0) -> list[ConflictRow]:
+    def conflicts(self, run_id: int | None = None, *, since_run: int = 0) -> list[ConflictRow]:
+        """The conflicts of one run, or of every run after `since_run`, in the order found."""
+        where, argument = (
+            ("run_id = ?", run_id) if run_id is not None else ("run_id > ?", since_run)
+        )
         with self._connect() as db:
             rows = db.execute(
-                "SELECT run_id, path, resolution, detail, copies FROM conflicts WHERE run_id > ? "
-                "ORDER BY id",
-                (since_run,),
+                "SELECT run_id, path, resolution, detail, copies FROM conflicts "
+                f"WHERE {where} ORDER BY id",
+                (argument,),
             ).fetchall()
         return [
-            ConflictRow(r[0], r[1], r[2], r[3], tuple(filter(None, r[4].split("\n")))) for r in rows
+            ConflictRow(path, Resolution.read(resolution), detail, _lines(copies), run_id=run)
+            for run, path, resolution, detail, copies in rows
         ]
 
     def last_source_files(self, steps: Sequence[str]) -> int:
         """How many files the newest good snapshot of these steps saw (0 if none)."""
-        marks = ",".join("?" for _ in steps)
         with self._connect() as db:
             row = db.execute(
-                f"SELECT source_files FROM steps WHERE step IN ({marks}) "
-                "AND status IN ('ok', 'warning') ORDER BY finished DESC LIMIT 1",
-                tuple(steps),
+                f"SELECT source_files FROM steps WHERE step IN ({_marks(steps)}) "
+                f"AND status IN ({_marks(_GOOD)}) ORDER BY finished DESC LIMIT 1",
+                (*steps, *_GOOD),
             ).fetchone()
         return int(row[0]) if row else 0
 
     def last_success(self, steps: Sequence[str]) -> float | None:
         """When any of these steps last finished well (ok or warning), e.g. a place's snapshots."""
-        marks = ",".join("?" for _ in steps)
         with self._connect() as db:
             row = db.execute(
-                f"SELECT MAX(finished) FROM steps WHERE step IN ({marks}) "
-                "AND status IN ('ok', 'warning')",
-                tuple(steps),
+                f"SELECT MAX(finished) FROM steps WHERE step IN ({_marks(steps)}) "
+                f"AND status IN ({_marks(_GOOD)})",
+                (*steps, *_GOOD),
             ).fetchone()
         return row[0] if row and row[0] is not None else None
+
+
+def _marks(values: Sequence[object] | range) -> str:
+    return ",".join("?" for _ in values)
+
+
+def _lines(text: str) -> tuple[str, ...]:
+    return tuple(filter(None, text.split("\n")))
 
 
 def _statements(script: str) -> list[str]:

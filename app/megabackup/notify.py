@@ -1,7 +1,7 @@
 """Notifications: what to tell the person after a cycle (the policy) and how (the channels).
 
 A leaf module: it reads a cycle result by its shape (outcome, steps, conflicts, problems) and
-imports nothing else from the package, so the CLI, the worker and the tests share it. One cycle
+imports only other leaves, so the CLI, the worker and the tests share it. One cycle
 gives at most one notification that sums it up. A notification that fails is logged and never
 stops a backup.
 """
@@ -12,8 +12,11 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
+
+from megabackup.outcome import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +37,20 @@ def first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
+class NoticeKind(str, Enum):
+    FAILED = "failed"
+    CONFLICTS = "conflicts"
+    OVERDUE = "overdue"
+    WARNING = "warning"
+    DONE = "done"
+    SETTINGS = "settings"
+
+
 @dataclass(frozen=True)
 class Notice:
     title: str
     message: str
-    kind: str  # failed | conflicts | overdue | warning | done | settings
+    kind: NoticeKind
 
     def clipped(self) -> Notice:
         return Notice(
@@ -54,7 +66,7 @@ class OverduePlace:
 
 class _Step(Protocol):
     title: str
-    status: str
+    status: Outcome
     detail: str
 
 
@@ -63,7 +75,7 @@ class _Conflict(Protocol):
 
 
 class _Cycle(Protocol):
-    outcome: str
+    outcome: Outcome
     problems: list[str]
     warnings: list[str]
     damaged: list[str]
@@ -120,34 +132,34 @@ def overdue_notice(overdue: Sequence[OverduePlace]) -> Notice:
     first = overdue[0]
     text = "; ".join(overdue_text(p) for p in overdue)
     title = f"No good snapshot of {first.place} for {first.days} days"
-    return Notice(title, text[0].upper() + text[1:] + ".", "overdue")
+    return Notice(title, text[0].upper() + text[1:] + ".", NoticeKind.OVERDUE)
 
 
 def _main_notice(result: _Cycle, on_success: bool) -> Notice | None:
-    if result.outcome == "cancelled" and not result.problems:
+    if result.outcome == Outcome.CANCELLED and not result.problems:
         return None  # the person cancelled (or quit); telling them again is noise
     if result.problems:
         more = len(result.problems) - 1
         extra = f" (and {more} more problem{'s' if more != 1 else ''}; see the log)" if more else ""
         message = first_line(result.problems[0]) + extra + ". Nothing was written."
-        return Notice("Backup stopped before it started", _sentence(message), "failed")
-    failed = [s for s in result.steps if s.status == "failed"]
+        return Notice("Backup stopped before it started", _sentence(message), NoticeKind.FAILED)
+    failed = [s for s in result.steps if s.status == Outcome.FAILED]
     if failed:
         step = failed[0]
         why = first_line(step.detail) or "see the log"
-        return Notice(f"Backup failed: {step.title}", _sentence(why), "failed")
+        return Notice(f"Backup failed: {step.title}", _sentence(why), NoticeKind.FAILED)
     damaged = result.damaged
     if damaged:
         more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
         message = f"{first_line(damaged[0])}{more}. Run megabackup verify for the full list."
-        return Notice("A backup has damaged files", _sentence(message), "failed")
+        return Notice("A backup has damaged files", _sentence(message), NoticeKind.FAILED)
     waiting = result.deletions_waiting
     if waiting:
         message = (
             f"{waiting} files and folders were deleted on one side since the last sync. If that "
             f'was you, choose "Allow {waiting} deletions and sync" in the menu.'
         )
-        return Notice("The sync waits for your OK", message, "warning")
+        return Notice("The sync waits for your OK", message, NoticeKind.WARNING)
     conflicts = list(result.conflicts)
     if conflicts:
         count = len(conflicts)
@@ -158,11 +170,11 @@ def _main_notice(result: _Cycle, on_success: bool) -> Notice | None:
             f"{count} conflict{'s' if count != 1 else ''} need{'s' if count == 1 else ''} a look"
         )
         message = f"Changed on both sides; both versions are kept: {names}."
-        return Notice(title, message, "conflicts")
-    if result.outcome == "warning":
-        return Notice("Backup done, with warnings", _sentence(result.summary()), "warning")
-    if result.outcome == "ok" and on_success:
-        return Notice("Backup finished", _sentence(result.summary()), "done")
+        return Notice(title, message, NoticeKind.CONFLICTS)
+    if result.outcome == Outcome.WARNING:
+        return Notice("Backup done, with warnings", _sentence(result.summary()), NoticeKind.WARNING)
+    if result.outcome == Outcome.OK and on_success:
+        return Notice("Backup finished", _sentence(result.summary()), NoticeKind.DONE)
     return None
 
 
@@ -175,7 +187,7 @@ def settings_notice(error: Exception) -> Notice:
     source = getattr(error, "source", None)
     where = f"{Path(source).name}: " if source else ""
     message = f"{where}{listed}. The last good settings stay in force until this is fixed."
-    return Notice("Settings have a problem", message, "settings")
+    return Notice("Settings have a problem", message, NoticeKind.SETTINGS)
 
 
 def _sentence(text: str) -> str:

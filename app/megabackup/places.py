@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from megabackup.errors import MegaBackupError
+
 DRIVE_MARKER = ".megabackup-drive"
 LINUX_MOUNT_PARENTS = ("/media", "/mnt", "/run/media")
 
 
-class PlaceError(Exception):
+class PlaceError(MegaBackupError):
     """A place is present but not the right one; the cycle must stop before writing anything."""
 
 

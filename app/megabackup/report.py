@@ -7,20 +7,21 @@ from datetime import datetime
 
 from megabackup.engine.results import CycleResult
 from megabackup.engine.status import Status, describe_age
+from megabackup.outcome import Outcome, Resolution
 
 _MARKS = {
-    "ok": "[ok]     ",
-    "warning": "[warning]",
-    "failed": "[FAILED] ",
-    "skipped": "[skipped]",
-    "not-needed": "[-]      ",
-    "cancelled": "[stopped]",
+    Outcome.OK: "[ok]     ",
+    Outcome.WARNING: "[warning]",
+    Outcome.FAILED: "[FAILED] ",
+    Outcome.SKIPPED: "[skipped]",
+    Outcome.NOT_NEEDED: "[-]      ",
+    Outcome.CANCELLED: "[stopped]",
 }
 _OUTCOMES = {
-    "ok": "all good",
-    "warning": "done, with something to look at",
-    "failed": "FAILED",
-    "cancelled": "cancelled",
+    Outcome.OK: "all good",
+    Outcome.WARNING: "done, with something to look at",
+    Outcome.FAILED: "FAILED",
+    Outcome.CANCELLED: "cancelled",
 }
 
 
@@ -39,7 +40,7 @@ def cycle_report(result: CycleResult) -> str:
     if conflicts:
         lines.append(f"  Conflicts ({len(conflicts)}): the file was changed on both sides")
         for conflict in conflicts:
-            if conflict.resolution == "kept-both":
+            if conflict.resolution == Resolution.KEPT_BOTH:
                 kept = ", ".join(conflict.copies) or "a conflict copy beside it"
                 lines.append(
                     f"    {conflict.path}: newer version in place, other one kept as {kept}"

@@ -1,6 +1,6 @@
 """Load and validate settings.toml into frozen dataclasses, reporting every problem at once.
 
-A leaf module: it imports nothing else from the package, so every layer can use it.
+A leaf module: it imports only other leaves, so every layer can use it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from megabackup.errors import MegaBackupError
+from megabackup.outcome import ExitCode
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -114,8 +117,10 @@ class Problem:
         return f"{self.key} = {_show(self.value)}: {self.reason}"
 
 
-class SettingsError(Exception):
+class SettingsError(MegaBackupError):
     """The settings file cannot be used; carries every problem found."""
+
+    exit_code = ExitCode.USAGE
 
     def __init__(self, source: Path | None, problems: list[Problem]) -> None:
         self.source = source

@@ -20,21 +20,14 @@ from megabackup.engine.context import CycleOptions, StepContext
 from megabackup.engine.maintenance import run_maintenance
 from megabackup.engine.plan import SYNC_HOME, SnapshotStep, Step, plan_cycle
 from megabackup.engine.preflight import Preflight, preflight, server_places
-from megabackup.engine.results import (
-    CANCELLED,
-    FAILED,
-    HELD,
-    OK,
-    SKIPPED,
-    WARNING,
-    CycleResult,
-    StepResult,
-)
+from megabackup.engine.results import CycleResult, StepResult
 from megabackup.engine.snapshot import run_snapshot
 from megabackup.engine.sync import run_sync
+from megabackup.errors import MegaBackupError
 from megabackup.files import due, read_stamp, write_stamp
-from megabackup.history import ConflictRow, History, StepRow
+from megabackup.history import History
 from megabackup.locations import AppPaths
+from megabackup.outcome import Outcome
 from megabackup.runlog import RunLog, prune_logs
 from megabackup.settings import Settings
 from megabackup.tools.rdiff import Rdiff
@@ -44,7 +37,7 @@ from megabackup.tools.unison import Unison
 FULL_CHECK_STAMP = "full-check"
 
 
-class CycleBusy(Exception):
+class CycleBusy(MegaBackupError):
     """Another cycle holds the lock (in this process or another one)."""
 
 
@@ -110,7 +103,7 @@ def _run_locked(
     log = RunLog(paths.logs, started)
     run_id = history.start_run(options.trigger, started, str(log.path))
     log.write(f"MegaBackup cycle {run_id} started ({options.trigger}); settings: {settings.source}")
-    result = CycleResult(run_id, started, started, CANCELLED, [], log_path=log.path)
+    result = CycleResult(run_id, started, started, Outcome.CANCELLED, [], log_path=log.path)
     memory = places.PlaceMemory.load(paths.places)
     try:
         check = preflight(
@@ -132,7 +125,7 @@ def _run_locked(
                 log.write(f"STOPPED: {line}")
             result.problems = list(check.fatal)
             result.steps = [
-                StepResult(s.id, s.title, SKIPPED, "the checks before the cycle failed")
+                StepResult(s.id, s.title, Outcome.SKIPPED, "the checks before the cycle failed")
                 for s in steps
             ]
         else:
@@ -157,7 +150,7 @@ def _run_locked(
         result.outcome = _outcome(result, cancel)
     except BaseException as exc:  # Ctrl+C, or a bug: the history must not say "running" forever
         cancel.cancel()  # snapshots still running side by side stop too
-        result.outcome = CANCELLED if isinstance(exc, KeyboardInterrupt) else FAILED
+        result.outcome = Outcome.CANCELLED if isinstance(exc, KeyboardInterrupt) else Outcome.FAILED
         if not isinstance(exc, KeyboardInterrupt):
             result.problems.append(f"internal error: {exc!r}")
         log.write(f"STOPPED by {exc!r}")
@@ -318,7 +311,7 @@ def _maintain(
 def _run_step(step: Step, context: StepContext) -> StepResult:
     started = time.time()
     if context.cancel.cancelled:
-        result = StepResult(step.id, step.title, CANCELLED, "cancelled before it started")
+        result = StepResult(step.id, step.title, Outcome.CANCELLED, "cancelled before it started")
     elif isinstance(step, SnapshotStep):
         result = run_snapshot(step, context)
     else:
@@ -329,35 +322,21 @@ def _run_step(step: Step, context: StepContext) -> StepResult:
 
 
 def _record_step(history: History, run_id: int, index: int, step: StepResult) -> None:
-    history.record_step(
-        StepRow(
-            run_id,
-            index,
-            step.id,
-            step.title,
-            step.status,
-            step.detail,
-            step.new_files,
-            step.changed_files,
-            step.deleted_files,
-            step.errors,
-            step.source_files,
-            step.started,
-            step.finished,
-        )
-    )
+    history.record_step(run_id, index, step)
     if step.conflicts:
-        history.record_conflicts(
-            [ConflictRow(run_id, c.path, c.resolution, c.detail, c.copies) for c in step.conflicts]
-        )
+        history.record_conflicts(run_id, step.conflicts)
 
 
 def _outcome(result: CycleResult, cancel: CancelToken) -> str:
     statuses = {s.status for s in result.steps}
-    if result.problems or FAILED in statuses:
-        return FAILED
-    if cancel.cancelled or CANCELLED in statuses:
-        return CANCELLED
-    if statuses & {WARNING, SKIPPED, HELD} or result.conflicts or result.warnings:
-        return WARNING
-    return OK
+    if result.problems or Outcome.FAILED in statuses:
+        return Outcome.FAILED
+    if cancel.cancelled or Outcome.CANCELLED in statuses:
+        return Outcome.CANCELLED
+    if (
+        statuses & {Outcome.WARNING, Outcome.SKIPPED, Outcome.HELD}
+        or result.conflicts
+        or result.warnings
+    ):
+        return Outcome.WARNING
+    return Outcome.OK

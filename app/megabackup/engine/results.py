@@ -5,50 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Step statuses. "not-needed" is a skip that is good news (the sync changed nothing there).
-# "held" is a sync waiting for the person's OK (mass deletions).
-OK, WARNING, FAILED, SKIPPED, NOT_NEEDED, CANCELLED, HELD = (
-    "ok",
-    "warning",
-    "failed",
-    "skipped",
-    "not-needed",
-    "cancelled",
-    "held",
-)
-GOOD = (OK, WARNING)
-
-EXIT_OK, EXIT_WARNING, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
-
-
-@dataclass(frozen=True)
-class ConflictResult:
-    path: str
-    resolution: str  # kept-both | skipped
-    detail: str = ""
-    copies: tuple[str, ...] = ()
+from megabackup.history import ConflictRecord, StepRecord
+from megabackup.outcome import ExitCode, Outcome
 
 
 @dataclass
-class StepResult:
-    id: str
-    title: str
-    status: str
-    detail: str = ""
-    new_files: int = 0
-    changed_files: int = 0
-    deleted_files: int = 0
-    errors: int = 0
-    source_files: int = 0
+class StepResult(StepRecord):
+    """One step's record for the history, and what the sync passed on (for snapshot B)."""
+
     to_desktop: int = 0
     to_server: int = 0
-    conflicts: list[ConflictResult] = field(default_factory=list)
-    started: float | None = None
-    finished: float | None = None
+    conflicts: list[ConflictRecord] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool:
-        return self.status in GOOD
+        return self.status.good
 
 
 @dataclass
@@ -56,7 +27,7 @@ class CycleResult:
     run_id: int
     started: float
     finished: float
-    outcome: str  # ok | warning | failed | cancelled
+    outcome: Outcome  # ok | warning | failed | cancelled
     steps: list[StepResult]
     problems: list[str] = field(default_factory=list)  # preflight: why nothing ran
     warnings: list[str] = field(default_factory=list)
@@ -66,16 +37,12 @@ class CycleResult:
     damaged: list[str] = field(default_factory=list)  # the verify found damaged files
 
     @property
-    def conflicts(self) -> list[ConflictResult]:
+    def conflicts(self) -> list[ConflictRecord]:
         return [c for step in self.steps for c in step.conflicts]
 
     @property
-    def exit_code(self) -> int:
-        if self.outcome == OK:
-            return EXIT_OK
-        if self.outcome == WARNING:
-            return EXIT_WARNING
-        return EXIT_FAILED
+    def exit_code(self) -> ExitCode:
+        return ExitCode.of(self.outcome)
 
     def step(self, step_id: str) -> StepResult | None:
         return next((s for s in self.steps if s.id == step_id), None)
@@ -84,8 +51,8 @@ class CycleResult:
         """One plain line for the history, the tray tooltip and the notification."""
         if self.problems:
             return "Stopped before writing anything: " + self.problems[0]
-        failed = [s for s in self.steps if s.status == FAILED]
-        if self.outcome == CANCELLED:
+        failed = [s for s in self.steps if s.status == Outcome.FAILED]
+        if self.outcome == Outcome.CANCELLED:
             return "Cancelled; the next backup picks up from here"
         if failed:
             return f"{failed[0].title.capitalize()} failed: {failed[0].detail}"
@@ -96,8 +63,8 @@ class CycleResult:
         conflicts = self.conflicts
         if conflicts:
             parts.append(f"{len(conflicts)} conflict{'s' if len(conflicts) != 1 else ''}")
-        skipped = [s for s in self.steps if s.status in (SKIPPED, HELD)]
+        skipped = [s for s in self.steps if s.status in (Outcome.SKIPPED, Outcome.HELD)]
         if skipped:
             parts.append(skipped[0].detail)
-        head = "All good" if self.outcome == OK else "Done with warnings"
+        head = "All good" if self.outcome == Outcome.OK else "Done with warnings"
         return head + (": " + "; ".join(parts) if parts else "")

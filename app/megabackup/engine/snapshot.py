@@ -14,31 +14,31 @@ from megabackup.engine import manifest
 from megabackup.engine.context import HOME_PLACES, StepContext
 from megabackup.engine.filecheck import FileCheck, check_tree
 from megabackup.engine.plan import SYNC_HOME, SnapshotStep
-from megabackup.engine.results import (
-    CANCELLED,
-    FAILED,
-    NOT_NEEDED,
-    OK,
-    SKIPPED,
-    WARNING,
-    StepResult,
-)
+from megabackup.engine.results import StepResult
+from megabackup.outcome import Outcome
 from megabackup.tools import rdiff
 from megabackup.tools.runner import ProcessStartError
 
-_STATUS = {"ok": OK, "repaired": OK, "file-errors": WARNING, "cancelled": CANCELLED}
+_STATUS = {
+    "ok": Outcome.OK,
+    "repaired": Outcome.OK,
+    "file-errors": Outcome.WARNING,
+    "cancelled": Outcome.CANCELLED,
+}
 
 
 def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
     if step.unavailable:
-        return StepResult(step.id, step.title, SKIPPED, step.unavailable)
+        return StepResult(step.id, step.title, Outcome.SKIPPED, step.unavailable)
     if step.after_sync:
         sync = context.results.get(SYNC_HOME)
         if sync is None or not sync.succeeded:
-            return StepResult(step.id, step.title, NOT_NEEDED, "the sync did not run")
+            return StepResult(step.id, step.title, Outcome.NOT_NEEDED, "the sync did not run")
         changed = sync.to_desktop if step.place == "desktop home" else sync.to_server
         if not changed:
-            return StepResult(step.id, step.title, NOT_NEEDED, "the sync changed nothing here")
+            return StepResult(
+                step.id, step.title, Outcome.NOT_NEEDED, "the sync changed nothing here"
+            )
     limit = context.settings.safety.max_clock_skew_seconds
     files, current = check_tree(
         step.source, step.folders, step.ignore, context.options.clock(), limit
@@ -56,33 +56,35 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
         return StepResult(
             step.id,
             step.title,
-            OK,
+            Outcome.OK,
             "nothing changed since the last snapshot, so none was needed",
             source_files=current.count,
         )
     no_room = _room_for_first_snapshot(step, files)
     if no_room:
-        return StepResult(step.id, step.title, FAILED, no_room)
+        return StepResult(step.id, step.title, Outcome.FAILED, no_room)
     try:
         outcome = context.rdiff.backup(
             step.source, step.repository, step.folders, step.ignore, cancel=context.cancel
         )
     except ProcessStartError as exc:
-        return StepResult(step.id, step.title, FAILED, str(exc))
+        return StepResult(step.id, step.title, Outcome.FAILED, str(exc))
     stats = outcome.statistics
-    status = _STATUS.get(outcome.status, FAILED)
+    status = _STATUS.get(outcome.status, Outcome.FAILED)
     detail = outcome.message
     if outcome.disk_full:
         rolled_back = context.rdiff.recover_full_disk(step.repository)
         detail = _disk_full(step, files, rolled_back)
-    if status in (OK, WARNING) and stats is not None:
+    if status in (Outcome.OK, Outcome.WARNING) and stats is not None:
         counts = (
             f"{stats.new_files} new, {stats.changed_files} changed, {stats.deleted_files} deleted"
         )
         detail = counts + (f"; {detail}" if detail else "")
         if not step.after_sync:
             _remember(step, stats.deleted_files, context)
-        if status == OK and not stats.errors:  # only a complete snapshot may vouch for the tree
+        if (
+            status == Outcome.OK and not stats.errors
+        ):  # only a complete snapshot may vouch for the tree
             manifest.save(current.with_mark(_mark(step.repository)), saved_at)
     return StepResult(
         step.id,

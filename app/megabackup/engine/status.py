@@ -11,6 +11,7 @@ import filelock
 from megabackup.engine.plan import PLACE_SNAPSHOT_STEPS, SYNC_HOME
 from megabackup.history import ConflictRow, History, RunRow
 from megabackup.locations import AppPaths
+from megabackup.outcome import Outcome, Resolution
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ def read_status(paths: AppPaths, places: tuple[str, ...] | None = None) -> Statu
         return Status(None, tuple(PlaceFreshness(p, None) for p in wanted), (), running)
     history = History(paths.history)
     last = history.last_run()
-    if last is not None and last.outcome == "running" and not running:
-        last = dataclasses.replace(last, outcome="interrupted")
+    if last is not None and last.outcome == Outcome.RUNNING and not running:
+        last = dataclasses.replace(last, outcome=Outcome.INTERRUPTED)
     freshness = tuple(
         PlaceFreshness(place, history.last_success(PLACE_SNAPSHOT_STEPS[place])) for place in wanted
     )
@@ -53,20 +54,20 @@ def open_conflicts(history: History, limit_runs: int = 200) -> list[ConflictRow]
         (
             run.id
             for run in runs
-            if any(
-                s.step == SYNC_HOME and s.status in ("ok", "warning") for s in history.steps(run.id)
-            )
+            if any(s.id == SYNC_HOME and s.status.good for s in history.steps(run.id))
         ),
         None,
     )
     oldest = runs[-1].id - 1 if runs else 0
     latest: dict[str, ConflictRow] = {}
-    for row in history.recent_conflicts(since_run=oldest):
+    for row in history.conflicts(since_run=oldest):
         latest[row.path] = row  # newest report of each path wins
     found = []
     for row in latest.values():
-        copy_left = row.resolution == "kept-both" and any(Path(c).exists() for c in row.copies)
-        still_skipped = row.resolution == "skipped" and row.run_id == newest_sync_run
+        copy_left = row.resolution == Resolution.KEPT_BOTH and any(
+            Path(c).exists() for c in row.copies
+        )
+        still_skipped = row.resolution == Resolution.SKIPPED and row.run_id == newest_sync_run
         if copy_left or still_skipped:
             found.append(row)
     return found

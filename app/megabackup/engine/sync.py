@@ -7,20 +7,18 @@ from pathlib import Path
 from megabackup.engine.context import HOME_PLACES, StepContext
 from megabackup.engine.plan import SyncStep
 from megabackup.engine.preflight import DeletionCheck, probe_clock
-from megabackup.engine.results import (
-    CANCELLED,
-    FAILED,
-    HELD,
-    OK,
-    SKIPPED,
-    WARNING,
-    ConflictResult,
-    StepResult,
-)
+from megabackup.engine.results import StepResult
+from megabackup.history import ConflictRecord
+from megabackup.outcome import Outcome
 from megabackup.tools import unison
 from megabackup.tools.runner import ProcessStartError
 
-_STATUS = {"ok": OK, "conflicts": WARNING, "partial": WARNING, "cancelled": CANCELLED}
+_STATUS = {
+    "ok": Outcome.OK,
+    "conflicts": Outcome.WARNING,
+    "partial": Outcome.WARNING,
+    "cancelled": Outcome.CANCELLED,
+}
 
 
 def run_sync(step: SyncStep, context: StepContext) -> StepResult:
@@ -40,26 +38,28 @@ def run_sync(step: SyncStep, context: StepContext) -> StepResult:
             cancel=context.cancel,
         )
     except ProcessStartError as exc:
-        return StepResult(step.id, step.title, FAILED, str(exc))
+        return StepResult(step.id, step.title, Outcome.FAILED, str(exc))
     report = outcome.report
     if outcome.status in ("ok", "conflicts", "partial"):
         for place in HOME_PLACES:  # the deletions are passed on; count afresh from here
             context.memory.pending_deletions[place] = 0
         context.memory.save()
     conflicts = [
-        ConflictResult(c.path, c.resolution, _conflict_detail(c, context), _copies_of(c.path, step))
+        ConflictRecord(c.path, c.resolution, _conflict_detail(c, context), _copies_of(c.path, step))
         for c in report.conflicts
     ]
-    status = _STATUS.get(outcome.status, FAILED)
+    status = _STATUS.get(outcome.status, Outcome.FAILED)
     deleted = report.deleted_on_server + report.deleted_on_desktop
     detail = f"{report.to_server} to server, {report.to_desktop} to desktop, {deleted} deleted"
     if conflicts:
         detail += f"; {len(conflicts)} conflict(s): " + ", ".join(c.path for c in conflicts[:3])
     if "emptied" in outcome.message:
         outcome.message += ". If you emptied it on purpose, run: megabackup run --allow-empty"
-    if outcome.message and status != OK:
+    if outcome.message and status != Outcome.OK:
         detail = (
-            outcome.message if status in (FAILED, CANCELLED) else f"{detail}; {outcome.message}"
+            outcome.message
+            if status in (Outcome.FAILED, Outcome.CANCELLED)
+            else f"{detail}; {outcome.message}"
         )
     return StepResult(
         step.id,
@@ -79,17 +79,19 @@ def _why_blocked(step: SyncStep, context: StepContext) -> StepResult | None:
     if missing:
         why = "; ".join(_why_not(context.results.get(r), r) for r in missing)
         detail = f"not synced, because {why} (nothing is synced without both)"
-        return StepResult(step.id, step.title, SKIPPED, detail)
+        return StepResult(step.id, step.title, Outcome.SKIPPED, detail)
     if context.unison is None:
-        return StepResult(step.id, step.title, FAILED, context.unison_problem)
+        return StepResult(step.id, step.title, Outcome.FAILED, context.unison_problem)
     limit = context.settings.safety.max_clock_skew_seconds
     clock = probe_clock(step.server, limit, context.options.clock)
     if not clock.ok:
         context.warn(f"clock check: {clock.explain()}")
-        return StepResult(step.id, step.title, SKIPPED, "not synced, because " + clock.explain())
+        return StepResult(
+            step.id, step.title, Outcome.SKIPPED, "not synced, because " + clock.explain()
+        )
     held = _too_many_deletions(context)
     if held:
-        return StepResult(step.id, step.title, HELD, held)
+        return StepResult(step.id, step.title, Outcome.HELD, held)
     return None
 
 
@@ -101,7 +103,7 @@ def _succeeded(context: StepContext, step_id: str) -> bool:
 def _why_not(result: StepResult | None, step_id: str) -> str:
     if result is None:
         return f"{step_id} did not run"
-    state = "failed" if result.status == FAILED else f"was {result.status}"
+    state = "failed" if result.status == Outcome.FAILED else f"was {result.status}"
     return f"the {result.title} {state}" + (f" ({result.detail})" if result.detail else "")
 
 

@@ -29,6 +29,8 @@ from pathlib import Path, PurePosixPath
 
 from megabackup import places
 from megabackup.engine.plan import desktop_repository, external_repository
+from megabackup.errors import MegaBackupError
+from megabackup.outcome import ExitCode
 from megabackup.restore import timephrase
 from megabackup.settings import Settings
 from megabackup.tools import rdiff, unison
@@ -39,7 +41,7 @@ DESKTOP_BACKUP, EXTERNAL_DRIVE = "desktop backup", "external drive"
 STAGING_PREFIX = ".megabackup-restore-"
 
 
-class RestoreError(Exception):
+class RestoreError(MegaBackupError):
     """One plain sentence about why the request cannot be met.
 
     usage=True: the request itself cannot be met as asked (a path in no backup, a time before the
@@ -47,7 +49,7 @@ class RestoreError(Exception):
     """
 
     def __init__(self, message: str, usage: bool = False) -> None:
-        super().__init__(message)
+        super().__init__(message, exit_code=ExitCode.USAGE if usage else ExitCode.FAILED)
         self.usage = usage
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from megabackup.errors import UsageError
+
 EXAMPLES = '2026-11-20, "2026-11-20 14:30", "3 days ago", "2 hours ago", yesterday, "last week"'
 
 _UNITS = {
@@ -29,7 +31,7 @@ _ISO_RE = re.compile(
 _AGO_RE = re.compile(r"^(?P<count>\d+|an?|one)\s+(?P<unit>[a-z]+?)s?\s+ago$")
 
 
-class TimePhraseError(ValueError):
+class TimePhraseError(UsageError, ValueError):
     """The text is not a time we understand; the message gives examples that are."""
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from megabackup.errors import MegaBackupError
 from megabackup.tools.runner import CancelToken, ProcessResult, Runner
 
 API_VERSION = "201"
@@ -34,7 +35,7 @@ ERROR, WARNING, FILE_ERROR, FILE_WARNING = 1, 2, 4, 8
 _MIRROR_RE = re.compile(r"^current_mirror\.(?P<stamp>.+)\.data$")
 
 
-class RdiffMissing(Exception):
+class RdiffMissing(MegaBackupError):
     """rdiff-backup cannot be found; the message says where we looked."""
 
 

@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from megabackup.errors import MegaBackupError
+
 LineSink = Callable[[str], None]
 TERMINATE_GRACE_SECONDS = 5.0
 _POLL_SECONDS = 0.1
@@ -52,7 +54,7 @@ class CancelToken:
         return True
 
 
-class ProcessStartError(Exception):
+class ProcessStartError(MegaBackupError):
     """The program could not be started at all (missing, not executable)."""
 
     def __init__(self, program: str, reason: str) -> None:

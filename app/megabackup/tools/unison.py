@@ -19,10 +19,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from megabackup.errors import MegaBackupError
+from megabackup.outcome import Resolution
 from megabackup.tools.runner import CancelToken, ProcessResult, Runner
 
 OWN_FILES_PATTERN = "Name .megabackup*"  # markers and probes that belong to one place only
 HOST_NAME = "megabackup"  # archives must not depend on a DHCP-assigned host name
+BOTH_CHANGED = "changed on both sides"
 _PROGRESS_RE = re.compile(r"^\s*\d+%\s+(\d\d:\d\d|--:--)\s+ETA\s*$")
 _SPINNER_RE = re.compile(r"^[|/\\-] \S")
 _TABLE_RE = re.compile(
@@ -35,7 +38,7 @@ _SUMMARY_RE = re.compile(
 )
 
 
-class UnisonMissing(Exception):
+class UnisonMissing(MegaBackupError):
     """unison cannot be found; the message says where we looked."""
 
 
@@ -112,7 +115,7 @@ def is_noise(line: str) -> bool:
 @dataclass(frozen=True)
 class Conflict:
     path: str  # relative to the home roots, with /
-    resolution: str  # "kept-both" (newer in place, a copy of the other) or "skipped"
+    resolution: Resolution
     detail: str = ""
 
 
@@ -149,9 +152,9 @@ def parse_output(lines: Iterable[str], desktop: Path, server: Path) -> SyncRepor
         if table:
             arrow, path = table.group("arrow"), table.group("path")
             if arrow in ("<====", "====>"):
-                report.conflicts.append(Conflict(path, "kept-both", "changed on both sides"))
+                report.conflicts.append(Conflict(path, Resolution.KEPT_BOTH, BOTH_CHANGED))
             elif arrow == "<-?->":
-                report.conflicts.append(Conflict(path, "skipped", "changed on both sides"))
+                report.conflicts.append(Conflict(path, Resolution.SKIPPED, BOTH_CHANGED))
             continue
         if line.startswith("[BGN] "):
             _count_transfer(line[6:], roots, report)

@@ -21,10 +21,12 @@ from typing import Any
 
 from megabackup import bundle, winsys
 from megabackup.engine import CycleOptions
+from megabackup.errors import MegaBackupError
 from megabackup.locations import AppPaths, default_settings_path
 from megabackup.notify import (
     Channel,
     Notice,
+    NoticeKind,
     Notifier,
     default_icon_file,
     plyer_channel,
@@ -53,7 +55,7 @@ INSTANCE_REQUESTS = {
 }
 
 
-class TrayUnavailable(Exception):
+class TrayUnavailable(MegaBackupError):
     """No tray can be shown here (no display, or no usable pystray backend)."""
 
 
@@ -272,7 +274,9 @@ class TrayApp:
                     self.worker.submit(command)
         except Exception as exc:  # a menu click must never take the tray down
             log.exception("menu action %s failed", action)
-            self.notify(Notice("MegaBackup could not do that", f"{action}: {exc}", "failed"))
+            self.notify(
+                Notice("MegaBackup could not do that", f"{action}: {exc}", NoticeKind.FAILED)
+            )
 
     def quit(self) -> None:
         self.quitting = True

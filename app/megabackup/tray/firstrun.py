@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from megabackup import bundle, winsys
-from megabackup.notify import Notice
+from megabackup.notify import Notice, NoticeKind
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,7 +40,7 @@ WELCOME = Notice(
     "Fill in your three places in the settings that just opened: desktop home (the folder you "
     "work in), server home (the same folders on the network share) and desktop backup (a "
     "folder for snapshots on this PC). Save, and backups start.",
-    "settings",
+    NoticeKind.SETTINGS,
 )
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import filelock
 
+from megabackup.errors import MegaBackupError
+
 log = logging.getLogger(__name__)
 
 COMMANDS = (
@@ -39,7 +41,7 @@ COMMANDS = (
 _FIND_SECONDS = 5.0  # a tray that has just started may not have written its address yet
 
 
-class InstanceError(Exception):
+class InstanceError(MegaBackupError):
     """No running tray could be reached."""
 
 

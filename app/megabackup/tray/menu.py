@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from megabackup.engine.status import describe_age
 from megabackup.notify import TOOLTIP_LIMIT, clip
+from megabackup.outcome import Outcome
 from megabackup.tray.firstrun import FILL_IN
 from megabackup.tray.icons import IconState
 from megabackup.tray.scheduler import pause_end
@@ -73,9 +74,9 @@ def view(snapshot: Snapshot) -> View:
     if snapshot.busy_elsewhere:
         return View(IconState.RUNNING, "A backup started elsewhere is running")
     retry = _next_try(snapshot)
-    if snapshot.last_outcome == "interrupted":  # cut off by a crash or power cut
+    if snapshot.last_outcome == Outcome.INTERRUPTED:  # cut off by a crash or power cut
         return View(IconState.ERROR, "The last backup was cut off; the next one repairs it" + retry)
-    if snapshot.last_outcome == "failed":
+    if snapshot.last_outcome == Outcome.FAILED:
         why = _strip(snapshot.last_summary) or "the last backup failed"
         return View(IconState.ERROR, _capital(why) + retry)
     if snapshot.settings_problem:
@@ -96,9 +97,9 @@ def view(snapshot: Snapshot) -> View:
         when = f"; the first one starts at {clock_text(first.at, now)}" if first else ""
         return View(IconState.OVERDUE, f"No backup yet{when}")
     age = describe_age(max(0.0, now - snapshot.last_finished))
-    if snapshot.last_outcome == "warning":
+    if snapshot.last_outcome == Outcome.WARNING:
         return View(IconState.WARNING, f"Last backup {age}: {_strip(snapshot.last_summary)}{retry}")
-    if snapshot.last_outcome == "cancelled":
+    if snapshot.last_outcome == Outcome.CANCELLED:
         return View(IconState.WARNING, f"The last backup was cancelled ({age}){_next(snapshot)}")
     return View(IconState.OK, f"Last backup {age}, all good")
 

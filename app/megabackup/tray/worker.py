@@ -34,12 +34,14 @@ from megabackup.history import HistoryError
 from megabackup.locations import AppPaths
 from megabackup.notify import (
     Notice,
+    NoticeKind,
     Repeats,
     cycle_notice,
     overdue_notice,
     overdue_places,
     settings_notice,
 )
+from megabackup.outcome import Outcome
 from megabackup.runlog import newest_log
 from megabackup.settings import Settings, SettingsError, load
 from megabackup.tray import firstrun
@@ -95,6 +97,7 @@ class _Event:  # from the cycle thread
 class _Done:  # from the cycle thread
     result: CycleResult | None
     error: str = ""
+    busy: bool = False  # another cycle (a command-line run) holds the lock
 
 
 # ---- what the tray shows ----------------------------------------------------------------------
@@ -116,7 +119,7 @@ class Snapshot:
     paused: bool = False
     paused_until: float | None = None
     last_finished: float | None = None
-    last_outcome: str = ""  # ok | warning | failed | cancelled | interrupted | "" (never ran)
+    last_outcome: Outcome | None = None  # None: no cycle has run yet
     last_summary: str = ""
     open_conflicts: int = 0
     overdue: tuple[tuple[str, int], ...] = ()
@@ -322,7 +325,7 @@ class Worker:
         self._reload_if_changed()  # changes to the settings apply from the next cycle
         if self._settings is None:  # never loaded good settings: nothing to back up with
             why = f"The settings have a problem: {self._settings_problem}."
-            self._notify(Notice("Backup cannot run", why, "settings"))
+            self._notify(Notice("Backup cannot run", why, NoticeKind.SETTINGS))
             return
         token = CancelToken()
         with self._lock:
@@ -349,7 +352,7 @@ class Worker:
                 options=options,
             )
         except CycleBusy as exc:
-            self._queue.put(_Done(None, str(exc)))
+            self._queue.put(_Done(None, str(exc), busy=True))
         except Exception as exc:  # the engine recorded it in the history; report it here
             log.exception("the cycle stopped with an error")
             self._queue.put(_Done(None, f"internal error: {exc!r}"))
@@ -371,12 +374,12 @@ class Worker:
         asked = self._trigger == "manual"
         now = self._clock()
         result = done.result
-        self._busy_elsewhere = result is None and "already running" in done.error
+        self._busy_elsewhere = done.busy
         if result is None:
             log.warning("cycle did not run: %s", done.error)
             self.scheduler.record(now, needs_retry=True)  # busy elsewhere too: look again soon
             if not self._busy_elsewhere:
-                self._send(Notice("Backup failed", done.error, "failed"), now, asked)
+                self._send(Notice("Backup failed", done.error, NoticeKind.FAILED), now, asked)
             self._refresh_history()
             return
         self.results.append(result)
@@ -391,7 +394,7 @@ class Worker:
         )
         if overdue:
             self._overdue_told = now  # told with this cycle's news
-        if notice is not None and not (self._quitting and result.outcome == "cancelled"):
+        if notice is not None and not (self._quitting and result.outcome == Outcome.CANCELLED):
             self._send(notice, now, asked)
 
     def _send(self, notice: Notice, now: float, asked: bool) -> None:
@@ -412,7 +415,7 @@ class Worker:
         run = status.last_run
         if run is not None and self.scheduler.last_finished is None:
             # first look at the history after start-up: the schedule continues from it
-            self.scheduler.record(run.finished or run.started, run.outcome == "failed")
+            self.scheduler.record(run.finished or run.started, run.outcome == Outcome.FAILED)
         return status
 
     def _emit(self) -> None:
@@ -430,7 +433,7 @@ class Worker:
             paused=pause.active(now),
             paused_until=pause.until if pause.active(now) else None,
             last_finished=(run.finished or run.started) if run else None,
-            last_outcome=run.outcome if run else "",
+            last_outcome=run.outcome if run else None,
             last_summary=run.summary if run else "",
             open_conflicts=len(status.open_conflicts) if status else 0,
             overdue=tuple((p.place, p.days) for p in overdue),
@@ -455,7 +458,9 @@ class Worker:
 
 def _needs_retry(result: CycleResult) -> bool:
     """A place could not be reached (or a step failed): try again soon, not in every_hours."""
-    return result.outcome == "failed" or any(s.status == "skipped" for s in result.steps)
+    return result.outcome == Outcome.FAILED or any(
+        s.status == Outcome.SKIPPED for s in result.steps
+    )
 
 
 def _trigger_name(trigger: str) -> str:
