@@ -67,7 +67,7 @@ def test_the_template_is_copied_once_and_never_over_the_persons_file(home: Path)
 def test_places_left_at_the_examples_are_not_filled_in(home: Path, tmp_path: Path) -> None:
     settings = home / "settings.toml"
     firstrun.install_template(settings)
-    assert firstrun.unfilled(settings) == ["desktop home", "server home", "desktop backup"]
+    assert firstrun.unfilled(settings) == ["desktop home", "desktop backup", "server home"]
     mine = tmp_path / "mine"
     (mine / "home").mkdir(parents=True)
     _fill_in(

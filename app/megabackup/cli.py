@@ -7,6 +7,7 @@ Exit codes: 0 all good, 1 the cycle ran with warnings or conflicts, 2 bad settin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import traceback
 from collections.abc import Sequence
@@ -228,13 +229,10 @@ def _print_progress(event: object) -> None:
 
 def _status(args: argparse.Namespace) -> int:
     paths = AppPaths.from_environment()
-    wanted = None
-    try:
-        settings = _settings(args)
-        if settings.server.data is None:
-            wanted = ("desktop home", "server home")
-    except SettingsError:
-        pass  # status reads the history only; bad settings must not hide it
+    wanted = places.SOURCES
+    # status reads the history: bad settings must not hide it
+    with contextlib.suppress(SettingsError):
+        wanted = places.sources(_settings(args))
     print(report.status_report(read_status(paths, wanted)))
     return ExitCode.OK
 

@@ -1,4 +1,9 @@
-"""The identity of places: the external drive's marker, finding the drive, and emptiness checks.
+"""The places: the table of all five, the markers that identify them, and finding the drive.
+
+Three places are snapshotted (the sources: desktop home, server home, server data) and two
+receive the snapshots (the targets: the desktop backup and the external drive). Every layer asks
+this table, not a list of its own, what a place is called, where the settings keep it, which side
+it is on, where its snapshots go and which steps snapshot it.
 
 The external drive is found by a marker file, never by its letter: drive letters move, and a
 different disk at the same letter must not receive (or, worse, supply) a backup.
@@ -14,15 +19,86 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from megabackup.errors import MegaBackupError
 
-DRIVE_MARKER = ".megabackup-drive"
-LINUX_MOUNT_PARENTS = ("/media", "/mnt", "/run/media")
+if TYPE_CHECKING:  # settings imports this table; the arrow must not point back at run time
+    from megabackup.settings import Settings
+
+DESKTOP, SERVER, DRIVE = "desktop", "server", "drive"
+HOME, DATA = "home", "data"
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str  # how the person reads it, and its key in the history and places.json
+    setting: str  # "table.key" in settings.toml
+    side: str  # desktop | server | drive
+    required: bool = False  # the settings cannot do without it
+    kind: str = ""  # sources: home | data (its folder list, and its repository's folder name)
+    target: str = ""  # sources: the name of the place its snapshots go to
+    snapshot_steps: tuple[str, ...] = ()  # sources: the steps that snapshot it (A, then B)
+    synced: bool = False  # desktop home and server home are synced with each other
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_source(self) -> bool:
+        return bool(self.kind)
+
+    def path(self, settings: Settings) -> Path | None:
+        table, key = self.setting.split(".")
+        return getattr(getattr(settings, table), key)
+
+    def folders(self, settings: Settings) -> tuple[str, ...]:
+        """The listed folders of a source (empty: all of it)."""
+        return getattr(settings.folders, self.kind)
+
+    def repository(self, settings: Settings, drive: Path | None) -> Path | None:
+        """Where a source's snapshots are: desktop.backup/home, or DRIVE/home and DRIVE/data."""
+        if self.target == DESKTOP_BACKUP_NAME:
+            return settings.desktop.backup / self.kind
+        return drive / self.kind if drive is not None else None
+
+
+DESKTOP_BACKUP_NAME, EXTERNAL_DRIVE_NAME = "desktop backup", "external drive"
+SERVER_HOME = Place(
+    "server home", "server.home", SERVER, required=True, kind=HOME, target=EXTERNAL_DRIVE_NAME,
+    snapshot_steps=("snapshot-server-home", "resnapshot-server-home"), synced=True,
+)  # fmt: skip
+SERVER_DATA = Place(
+    "server data", "server.data", SERVER, kind=DATA, target=EXTERNAL_DRIVE_NAME,
+    snapshot_steps=("snapshot-server-data",),
+)  # fmt: skip
+DESKTOP_HOME = Place(
+    "desktop home", "desktop.home", DESKTOP, required=True, kind=HOME, target=DESKTOP_BACKUP_NAME,
+    snapshot_steps=("snapshot-desktop-home", "resnapshot-desktop-home"), synced=True,
+)  # fmt: skip
+DESKTOP_BACKUP = Place(DESKTOP_BACKUP_NAME, "desktop.backup", DESKTOP, required=True)
+EXTERNAL_DRIVE = Place(EXTERNAL_DRIVE_NAME, "external.path", DRIVE)
+
+PLACES = (DESKTOP_HOME, DESKTOP_BACKUP, SERVER_HOME, SERVER_DATA, EXTERNAL_DRIVE)
+SOURCES = tuple(p for p in PLACES if p.is_source)
+SYNCED = (DESKTOP_HOME, SERVER_HOME)
+
+
+def place(name: str) -> Place:
+    return next(p for p in PLACES if p.name == name)
+
+
+def sources(settings: Settings) -> tuple[Place, ...]:
+    """The sources these settings name (server data is optional)."""
+    return tuple(p for p in SOURCES if p.path(settings) is not None)
 
 
 class PlaceError(MegaBackupError):
     """A place is present but not the right one; the cycle must stop before writing anything."""
+
+
+DRIVE_MARKER = ".megabackup-drive"
+LINUX_MOUNT_PARENTS = ("/media", "/mnt", "/run/media")
 
 
 @dataclass(frozen=True)

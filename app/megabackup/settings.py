@@ -15,6 +15,7 @@ from typing import Any
 
 from megabackup.errors import MegaBackupError
 from megabackup.outcome import ExitCode
+from megabackup.places import PLACES, Place
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -408,21 +409,13 @@ _CONVERTERS: dict[str, Callable[[Any, Field], Any]] = {
 # ---------------------------------------------------------------------------
 # Checks across keys
 
-_PLACE_KEYS = (
-    ("desktop", "home", "the desktop home"),
-    ("desktop", "backup", "the desktop backup"),
-    ("server", "home", "the server home"),
-    ("server", "data", "the server data"),
-    ("external", "path", "the external drive"),
-)
-_TARGETS = {"desktop.backup", "external.path"}
-
 
 def _check_places(values: dict[str, dict[str, Any]], problems: list[Problem]) -> None:
     """The same folder for two places, or one place inside another, would back up into itself."""
     places = [
-        (f"{table}.{key}", label, values[table][key])
-        for table, key, label in _PLACE_KEYS
+        (place.setting, f"the {place.name}", values[table][key])
+        for place in PLACES
+        for table, key in [place.setting.split(".")]
         if values[table][key] is not None
     ]
     for i, (key_a, label_a, path_a) in enumerate(places):
@@ -439,7 +432,7 @@ def _check_places(values: dict[str, dict[str, Any]], problems: list[Problem]) ->
                     else (key_b, label_b, key_a, label_a)
                 )
                 inner_value = str(path_a if inner_key == key_a else path_b)
-                if inner_key in _TARGETS:
+                if not place_by_setting(inner_key).is_source:
                     reason = (
                         f"is inside {outer_key} ({outer_label}): a backup target must not "
                         "be inside a folder it backs up"
@@ -447,6 +440,10 @@ def _check_places(values: dict[str, dict[str, Any]], problems: list[Problem]) ->
                 else:
                     reason = f"is inside {outer_key} ({outer_label}); places must not overlap"
                 problems.append(Problem(inner_key, reason, inner_value))
+
+
+def place_by_setting(key: str) -> Place:
+    return next(p for p in PLACES if p.setting == key)
 
 
 def _check_folder_lists(values: dict[str, dict[str, Any]], problems: list[Problem]) -> None:

@@ -10,14 +10,12 @@ from pathlib import Path
 
 from megabackup.engine.filecheck import FileCheck
 from megabackup.engine.results import CycleResult, StepResult
-from megabackup.places import PlaceMemory
+from megabackup.places import Place, PlaceMemory
 from megabackup.runlog import RunLog
 from megabackup.settings import Settings
 from megabackup.tools.rdiff import Rdiff
 from megabackup.tools.runner import CancelToken
 from megabackup.tools.unison import Unison
-
-HOME_PLACES = {"desktop home": "desktop", "server home": "server"}
 
 
 @dataclass
@@ -46,7 +44,7 @@ class StepContext:
     cycle: CycleResult
     manifests: Path  # folder of the manifests saved at each repository's last good snapshot
     results: dict[str, StepResult] = field(default_factory=dict)
-    checks: dict[str, FileCheck] = field(default_factory=dict)  # place -> its file check
+    checks: dict[Place, FileCheck] = field(default_factory=dict)
     memory_lock: threading.Lock = field(default_factory=threading.Lock)  # lanes share memory
 
     def warn(self, text: str) -> None:

@@ -19,7 +19,7 @@ from megabackup import places
 from megabackup.engine.context import CycleOptions, StepContext
 from megabackup.engine.maintenance import run_maintenance
 from megabackup.engine.plan import SYNC_HOME, SnapshotStep, Step, plan_cycle
-from megabackup.engine.preflight import Preflight, preflight, server_places
+from megabackup.engine.preflight import Preflight, preflight
 from megabackup.engine.results import CycleResult, StepResult
 from megabackup.engine.snapshot import run_snapshot
 from megabackup.engine.sync import run_sync
@@ -195,11 +195,14 @@ def _mark_server_places(
     settings: Settings, memory: places.PlaceMemory, log: RunLog, renew: bool
 ) -> None:
     """Give each server folder its marker once, so a later empty mount point is recognised."""
-    for place, path in server_places(settings).items():
-        if memory.markers.get(place) and not renew:
+    for place in places.sources(settings):
+        path = place.path(settings)
+        if place.side != places.SERVER or path is None:
+            continue
+        if memory.markers.get(place.name) and not renew:
             continue
         try:
-            memory.markers[place] = places.write_place_marker(path, place)
+            memory.markers[place.name] = places.write_place_marker(path, place.name)
         except OSError as exc:
             log.write(f"WARNING: could not mark the {place} {path}: {exc}")
     memory.save()

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from megabackup import places
-from megabackup.engine.plan import PLACE_SNAPSHOT_STEPS, desktop_repository
 from megabackup.history import History
 from megabackup.settings import Settings
 from megabackup.tools import rdiff, unison
@@ -44,13 +43,6 @@ class Preflight:
         return not self.fatal
 
 
-def server_places(settings: Settings) -> dict[str, Path]:
-    found = {"server home": settings.server.home}
-    if settings.server.data is not None:
-        found["server data"] = settings.server.data
-    return found
-
-
 def preflight(
     settings: Settings,
     history: History | None = None,
@@ -63,23 +55,19 @@ def preflight(
 ) -> Preflight:
     result = Preflight()
     _check_tools(settings, result, bundled_unison)
-    sources = {
-        "desktop home": (settings.desktop.home, "desktop.home", settings.folders.home),
-        "server home": (settings.server.home, "server.home", settings.folders.home),
-    }
-    if settings.server.data is not None:
-        sources["server data"] = (settings.server.data, "server.data", settings.folders.data)
-    for place, (path, key, _folders) in sources.items():
+    for place in places.sources(settings):
+        path = place.path(settings)
+        assert path is not None
         if not path.is_dir():
             result.fatal.append(
-                f"the {place} {path} ({key}) is missing or not reachable; "
+                f"the {place} {path} ({place.setting}) is missing or not reachable; "
                 "nothing was backed up or synced"
             )
             continue
-        if memory is not None and place in server_places(settings) and not new_place:
-            _check_place_marker(place, path, memory, result)
+        if memory is not None and place.side == places.SERVER and not new_place:
+            _check_place_marker(place.name, path, memory, result)
         if memory is not None and not allow_empty:
-            emptied = memory.emptied(place, path)
+            emptied = memory.emptied(place.name, path)
             if emptied:
                 where = path if emptied == ["."] else ", ".join(str(path / e) for e in emptied)
                 result.fatal.append(
@@ -139,10 +127,9 @@ def _check_desktop_backup(settings: Settings, history: History | None, result: P
             f"{backup.parent} does not exist"
         )
         return
-    repository = desktop_repository(settings)
-    had_snapshots = history is not None and history.last_success(
-        PLACE_SNAPSHOT_STEPS["desktop home"]
-    )
+    repository = places.DESKTOP_HOME.repository(settings, None)
+    assert repository is not None
+    had_snapshots = history is not None and history.last_success(places.DESKTOP_HOME.snapshot_steps)
     if had_snapshots and not rdiff.inspect(repository).exists:
         result.fatal.append(
             f"the desktop backup {repository} held snapshots at the last backup but is gone now; "

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from megabackup.engine.plan import desktop_repository, external_repository
+from megabackup import places
 from megabackup.restore import timephrase
 from megabackup.restore.backups import format_size
 from megabackup.settings import Settings
@@ -102,12 +102,8 @@ class RetentionReport:
 
 def repositories(settings: Settings, drive: Path | None) -> list[Path]:
     """Every repository MegaBackup writes: the desktop backup, and the drive's when connected."""
-    found = [desktop_repository(settings)]
-    if drive is not None:
-        found.append(external_repository(drive, "home"))
-        if settings.server.data is not None:
-            found.append(external_repository(drive, "data"))
-    return found
+    found = (place.repository(settings, drive) for place in places.sources(settings))
+    return [repository for repository in found if repository is not None]
 
 
 def apply(

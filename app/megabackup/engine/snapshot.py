@@ -11,11 +11,12 @@ import shutil
 from pathlib import Path
 
 from megabackup.engine import manifest
-from megabackup.engine.context import HOME_PLACES, StepContext
+from megabackup.engine.context import StepContext
 from megabackup.engine.filecheck import FileCheck, check_tree
 from megabackup.engine.plan import SYNC_HOME, SnapshotStep
 from megabackup.engine.results import StepResult
 from megabackup.outcome import Outcome
+from megabackup.places import DESKTOP_HOME
 from megabackup.tools import rdiff
 from megabackup.tools.runner import ProcessStartError
 
@@ -34,7 +35,7 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
         sync = context.results.get(SYNC_HOME)
         if sync is None or not sync.succeeded:
             return StepResult(step.id, step.title, Outcome.NOT_NEEDED, "the sync did not run")
-        changed = sync.to_desktop if step.place == "desktop home" else sync.to_server
+        changed = sync.to_desktop if step.place is DESKTOP_HOME else sync.to_server
         if not changed:
             return StepResult(
                 step.id, step.title, Outcome.NOT_NEEDED, "the sync changed nothing here"
@@ -45,7 +46,7 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
     )
     if not step.after_sync:
         _report_findings(step, files, current, context)
-    saved_at = context.manifests / f"{step.place.replace(' ', '-')}.json"
+    saved_at = context.manifests / f"{step.place.name.replace(' ', '-')}.json"
     mark = _mark(step.repository)
     if (
         context.options.skip_unchanged
@@ -150,10 +151,10 @@ def _remember(step: SnapshotStep, deleted: int, context: StepContext) -> None:
     """What the place held, and the deletions that the next sync would pass on."""
     with context.memory_lock:
         memory = context.memory
-        memory.remember_contents(step.place, step.source, step.folders)
-        if step.place in HOME_PLACES:
-            pending = memory.pending_deletions.get(step.place, 0)
-            memory.pending_deletions[step.place] = pending + deleted
+        memory.remember_contents(step.place.name, step.source, step.folders)
+        if step.place.synced:
+            pending = memory.pending_deletions.get(step.place.name, 0)
+            memory.pending_deletions[step.place.name] = pending + deleted
         memory.save()
 
 

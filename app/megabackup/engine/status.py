@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import filelock
 
-from megabackup.engine.plan import PLACE_SNAPSHOT_STEPS, SYNC_HOME
+from megabackup.engine.plan import SYNC_HOME
 from megabackup.history import ConflictRow, History, RunRow
 from megabackup.locations import AppPaths
 from megabackup.outcome import Outcome, Resolution
+from megabackup.places import SOURCES, Place
 
 
 @dataclass(frozen=True)
@@ -31,18 +33,17 @@ class Status:
     running: bool
 
 
-def read_status(paths: AppPaths, places: tuple[str, ...] | None = None) -> Status:
+def read_status(paths: AppPaths, places: Sequence[Place] = SOURCES) -> Status:
     """Reads only; works with no history yet (a fresh install)."""
-    wanted = places or tuple(PLACE_SNAPSHOT_STEPS)
     running = is_cycle_running(paths)
     if not paths.history.exists():
-        return Status(None, tuple(PlaceFreshness(p, None) for p in wanted), (), running)
+        return Status(None, tuple(PlaceFreshness(p.name, None) for p in places), (), running)
     history = History(paths.history)
     last = history.last_run()
     if last is not None and last.outcome == Outcome.RUNNING and not running:
         last = dataclasses.replace(last, outcome=Outcome.INTERRUPTED)
     freshness = tuple(
-        PlaceFreshness(place, history.last_success(PLACE_SNAPSHOT_STEPS[place])) for place in wanted
+        PlaceFreshness(place.name, history.last_success(place.snapshot_steps)) for place in places
     )
     return Status(last, freshness, tuple(open_conflicts(history)), running)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from megabackup.engine.context import HOME_PLACES, StepContext
+from megabackup.engine.context import StepContext
 from megabackup.engine.plan import SyncStep
 from megabackup.engine.preflight import DeletionCheck, probe_clock
 from megabackup.engine.results import StepResult
 from megabackup.history import ConflictRecord
 from megabackup.outcome import Outcome
+from megabackup.places import SYNCED
 from megabackup.tools import unison
 from megabackup.tools.runner import ProcessStartError
 
@@ -41,8 +42,8 @@ def run_sync(step: SyncStep, context: StepContext) -> StepResult:
         return StepResult(step.id, step.title, Outcome.FAILED, str(exc))
     report = outcome.report
     if outcome.status in ("ok", "conflicts", "partial"):
-        for place in HOME_PLACES:  # the deletions are passed on; count afresh from here
-            context.memory.pending_deletions[place] = 0
+        for place in SYNCED:  # the deletions are passed on; count afresh from here
+            context.memory.pending_deletions[place.name] = 0
         context.memory.save()
     conflicts = [
         ConflictRecord(c.path, c.resolution, _conflict_detail(c, context), _copies_of(c.path, step))
@@ -111,11 +112,11 @@ def _too_many_deletions(context: StepContext) -> str:
     """Why the sync waits for the person's OK, or "" when it may go ahead."""
     safety = context.settings.safety
     waiting = []
-    for place, side in HOME_PLACES.items():
-        deleted = context.memory.pending_deletions.get(place, 0)
-        snapshot = context.results.get(f"snapshot-{side}-home")
+    for place in SYNCED:
+        deleted = context.memory.pending_deletions.get(place.name, 0)
+        snapshot = context.results.get(place.snapshot_steps[0])
         remaining = snapshot.source_files if snapshot else 0
-        check = DeletionCheck(side, deleted, remaining + deleted)
+        check = DeletionCheck(place.side, deleted, remaining + deleted)
         if check.too_many(safety.max_deletions, safety.max_deletions_percent):
             waiting.append(check)
     if not waiting:
@@ -134,7 +135,7 @@ def _too_many_deletions(context: StepContext) -> str:
 
 def _conflict_detail(conflict: unison.Conflict, context: StepContext) -> str:
     """Say so when one side of a conflict carries an impossible date that may have won it."""
-    for place in HOME_PLACES:
+    for place in SYNCED:
         files = context.checks.get(place)
         if files is not None and conflict.path in files.future:
             return (

@@ -28,7 +28,6 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from megabackup import places
-from megabackup.engine.plan import desktop_repository, external_repository
 from megabackup.errors import MegaBackupError
 from megabackup.outcome import ExitCode
 from megabackup.restore import timephrase
@@ -36,8 +35,8 @@ from megabackup.settings import Settings
 from megabackup.tools import rdiff, unison
 from megabackup.tools.runner import Runner
 
-HOME, DATA = "home", "data"
-DESKTOP_BACKUP, EXTERNAL_DRIVE = "desktop backup", "external drive"
+HOME, DATA = places.HOME, places.DATA
+DESKTOP_BACKUP, EXTERNAL_DRIVE = places.DESKTOP_BACKUP.name, places.EXTERNAL_DRIVE.name
 STAGING_PREFIX = ".megabackup-restore-"
 
 
@@ -197,13 +196,15 @@ class Backups:
         """The repositories holding this kind, best first, and notes on those not available."""
         found: list[Repository] = []
         notes: list[str] = []
-        if kind == HOME:
-            found.append(Repository(DESKTOP_BACKUP, desktop_repository(self.settings)))
         drive, reason = self.drive()
-        if drive is not None:
-            found.append(Repository(EXTERNAL_DRIVE, external_repository(drive, kind)))
-        else:
-            notes.append(f"external drive: {reason}")
+        for place in places.SOURCES:  # the desktop backup first: local, so faster, and present
+            if place.kind != kind:
+                continue
+            repository = place.repository(self.settings, drive)
+            if repository is not None:
+                found.append(Repository(place.target, repository))
+            elif place.target == EXTERNAL_DRIVE:
+                notes.append(f"external drive: {reason}")
         return found, notes
 
     def live_roots(self, kind: str) -> list[tuple[str, Path]]:
@@ -223,7 +224,7 @@ class Backups:
                 (HOME, self.settings.desktop.home),
                 (HOME, self.settings.server.home),
                 (DATA, self.settings.server.data),
-                (HOME, desktop_repository(self.settings)),
+                (HOME, places.DESKTOP_HOME.repository(self.settings, None)),
             ]
             for kind, root in roots:
                 relative = _relative_to(given, root)

@@ -20,6 +20,7 @@ from typing import Any
 
 from megabackup import bundle, winsys
 from megabackup.notify import Notice, NoticeKind
+from megabackup.places import PLACES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,12 +29,6 @@ else:  # Python 3.10 (the Windows rdiff-backup wheel)
 
 log = logging.getLogger(__name__)
 
-# (table, key, what the person calls it); the backup may not exist yet, its parent must
-PLACES = (
-    ("desktop", "home", "desktop home"),
-    ("server", "home", "server home"),
-    ("desktop", "backup", "desktop backup"),
-)
 FILL_IN = "fill in your three places in the settings"
 WELCOME = Notice(
     "Welcome to MegaBackup",
@@ -69,13 +64,15 @@ def unfilled(settings_path: Path, template: Path | None = None) -> list[str]:
     if mine is None or example is None:
         return []  # unreadable: loading the settings names the problem
     left = []
-    for table, key, name in PLACES:
+    for place in (p for p in PLACES if p.required):
+        table, key = place.setting.split(".")
         value, sample = _value(mine, table, key), _value(example, table, key)
         # the examples are Windows paths: compare them the Windows way, on any system
         if value is None or sample is None or not winsys.same_path(value, sample, windows=True):
             continue
-        if not _present(Path(value), must_exist=key == "home"):
-            left.append(name)
+        # a source must exist; the desktop backup may not yet, but its parent must
+        if not _present(Path(value), must_exist=place.is_source):
+            left.append(place.name)
     return left
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from megabackup import places
 from megabackup.engine import (
     CancelToken,
     CycleBusy,
@@ -403,9 +404,7 @@ class Worker:
 
     # ---- status ----
     def _refresh_history(self) -> Status | None:
-        wanted = None
-        if self._settings is not None and self._settings.server.data is None:
-            wanted = ("desktop home", "server home")
+        wanted = places.sources(self._settings) if self._settings else places.SOURCES
         try:
             status = read_status(self.paths, wanted)
         except (HistoryError, sqlite3.Error) as exc:  # the status must not take the tray down
