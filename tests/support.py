@@ -58,8 +58,17 @@ def restore(repository: Path, relative: str, at: str, target: Path) -> str:
     return target.read_text(encoding="utf-8")
 
 
+def session_times(repository: Path) -> list[float]:
+    """Every snapshot in a repository, oldest first (the mirror last); none when unreadable."""
+    try:
+        entries = rdiff.Rdiff(Runner(), rdiff.locate()).list_increments(repository)
+    except rdiff.RdiffFailed:
+        return []
+    return [e.time for e in entries]
+
+
 def snapshot_count(repository: Path) -> int:
-    return len(rdiff.Rdiff(Runner(), rdiff.locate()).increments(repository))
+    return len(session_times(repository))
 
 
 def tree(*roots: Path) -> dict[str, tuple[int, float]]:

@@ -14,8 +14,7 @@ from megabackup.files import read_stamp, write_stamp
 from megabackup.notify import cycle_notice
 from megabackup.settings import load
 from megabackup.tools import rdiff
-from megabackup.tools.runner import Runner
-from support import Places, write
+from support import Places, session_times, write
 
 DAY = 86_400
 
@@ -62,13 +61,13 @@ def test_a_due_retention_removes_snapshots_older_than_keep_days(places: Places) 
         argv = [*backup, "--current-time", str(int(moment)), "backup"]
         argv += [str(places.desktop), str(repository)]
         subprocess.run(argv, check=True, capture_output=True)
-    assert len(rdiff.Rdiff(Runner(), rdiff.locate()).increments(repository)) == 2
+    assert len(session_times(repository)) == 2
     places.cycle()  # starts the retention clock
     write_stamp(places.paths.root, RETENTION_STAMP, time.time() - 2 * DAY)
 
     result = places.cycle()
 
     assert any("old snapshots: removed" in note for note in result.notes), result.notes
-    times = rdiff.Rdiff(Runner(), rdiff.locate()).increments(repository)
+    times = session_times(repository)
     assert min(times) > time.time() - 31 * DAY, "nothing older than keep_days is left"
     assert len(times) >= 1

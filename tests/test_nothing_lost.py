@@ -40,8 +40,7 @@ from megabackup.engine import CycleOptions, run_cycle
 from megabackup.locations import AppPaths
 from megabackup.settings import load
 from megabackup.tools import rdiff
-from megabackup.tools.runner import Runner
-from support import FAKETIME, kill_everything, under_shifted_clock
+from support import FAKETIME, kill_everything, session_times, under_shifted_clock
 
 NAMES = ["a.txt", "b.txt", "sub/c.txt", "sub/d e.txt", "Üml 😀.txt"]
 SIDES = ["desktop", "server"]
@@ -253,7 +252,7 @@ class NothingLost(RuleBasedStateMachine):
             if state.interrupted_backup:  # a killed snapshot; the next backup rolls it back
                 subprocess.run([*prefix, "--api-version", "201", "regress", str(repository)],
                                capture_output=True)  # fmt: skip
-            times = rdiff.Rdiff(Runner(), prefix).increments(repository)
+            times = session_times(repository)
             for moment in times[:-1]:  # older snapshots: restore each one once, for real
                 found |= self._restore_once(repository, moment)
             found |= set(self._tree(repository).values())  # the newest is the mirror itself

@@ -47,7 +47,7 @@ class ScriptedRunner:
         for line in self.lines:
             if on_line:
                 on_line(line)
-        return ProcessResult(tuple(argv), self.returncode, tuple(self.lines[-5:]), False, 0.0)
+        return ProcessResult(tuple(argv), self.returncode, tuple(self.lines), False, 0.0)
 
 
 def make_repository(root: Path, recorded, tree: str) -> Path:
@@ -153,12 +153,14 @@ def test_backup_argv_with_force_passes_it_as_a_global_option() -> None:
     assert argv.index("--force") < argv.index("backup")
 
 
-def test_list_increments_argv_asks_for_parsable_output() -> None:
-    argv = rdiff.list_increments_argv(PREFIX, Path("/r p/repo"))
+def test_increments_argv_asks_for_parsable_output_and_sizes_on_request() -> None:
+    argv = rdiff.increments_argv(PREFIX, Path("/r p/repo"))
     assert argv == [
         "rdiff-backup", "--api-version", "201", "--parsable-output", "list", "increments",
         "/r p/repo",
     ]  # fmt: skip
+    sized = rdiff.increments_argv(PREFIX, Path("/r p/repo"), sizes=True)
+    assert sized[-2:] == ["--size", "/r p/repo"]
 
 
 def test_selection_selects_exactly_the_listed_folders_with_the_real_tool(tmp_path: Path) -> None:
@@ -231,12 +233,12 @@ def test_statistics_survive_warning_and_note_lines_around_them(recorded) -> None
 
 
 # ---------------------------------------------------------------------------
-# parse_increments and parse_timestamp (recorded)
+# parse_increment_entries and parse_timestamp (recorded)
 
 
 def test_increments_are_listed_oldest_first_and_match_the_file_names(recorded) -> None:
     lines = recorded.lines("rdiff", "list-increments")
-    times = rdiff.parse_increments(lines)
+    times = [e.time for e in rdiff.parse_increment_entries(lines)]
     assert len(times) == 2
     assert times == sorted(times)
     # The older entry's base name carries its time: both forms must agree.
@@ -251,11 +253,12 @@ def test_increments_are_listed_oldest_first_and_match_the_file_names(recorded) -
 def test_increments_after_a_killed_later_backup_still_parse_past_the_warning(recorded) -> None:
     lines = recorded.lines("rdiff", "list-after-killed-later")
     assert lines[0].startswith("WARNING:")
-    assert len(rdiff.parse_increments(lines)) == 2
+    assert len(rdiff.parse_increment_entries(lines)) == 2
 
 
 def test_no_increments_from_a_repository_whose_first_backup_was_killed(recorded) -> None:
-    assert rdiff.parse_increments(recorded.lines("rdiff", "list-after-killed-first")) == []
+    lines = recorded.lines("rdiff", "list-after-killed-first")
+    assert rdiff.parse_increment_entries(lines) == []
 
 
 @pytest.mark.parametrize(
@@ -494,7 +497,7 @@ def test_back_to_back_backups_with_the_real_tool_both_succeed(tmp_path: Path) ->
     second = tool.backup(source, repository)  # at once: rdiff-backup alone would refuse
     assert (first.status, second.status) == ("ok", "ok"), second.message
     assert second.statistics is not None and second.statistics.changed_files >= 1
-    assert len(tool.increments(repository)) == 2
+    assert len(tool.list_increments(repository)) == 2
 
 
 def test_a_killed_first_backup_is_repaired_by_the_real_tool(tmp_path: Path, recorded) -> None:
@@ -512,8 +515,10 @@ def test_a_killed_first_backup_is_repaired_by_the_real_tool(tmp_path: Path, reco
     assert not rdiff.inspect(repository).interrupted_first_backup
 
 
-def test_increments_of_a_broken_repository_are_empty_with_the_real_tool(
+def test_listing_a_broken_repository_fails_with_the_reason_with_the_real_tool(
     tmp_path: Path, recorded
 ) -> None:
     repository = make_repository(tmp_path, recorded, "tree-killed-first")
-    assert rdiff.Rdiff(Runner(), REAL_RDIFF).increments(repository) == []
+    with pytest.raises(rdiff.RdiffFailed) as failure:
+        rdiff.Rdiff(Runner(), REAL_RDIFF).list_increments(repository)
+    assert str(failure.value).strip()

@@ -19,6 +19,7 @@ from megabackup.engine.retention import DiskUsage
 from megabackup.settings import RetentionSettings, Settings, SettingsError, parse
 from megabackup.tools import rdiff
 from megabackup.tools.runner import Runner
+from support import session_times
 
 DAY = 86400
 NOW = float(int(time.time()))
@@ -31,13 +32,7 @@ def snapshot(source: Path, repository: Path, when: float) -> None:
 
 
 def sessions(repository: Path) -> list[float]:
-    out = subprocess.run(
-        [*R, "--parsable-output", "list", "increments", str(repository)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return rdiff.parse_increments(out.splitlines())
+    return session_times(repository)
 
 
 def settings_for(tmp_path: Path, keep_days: int = 365, min_free: float = 10) -> Settings:

@@ -1,4 +1,4 @@
-"""The runner, on small real processes: lines, tails, stdin, environment, cancelling a tree."""
+"""The runner, on small real processes: lines, stdin, environment, cancelling a tree."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_output_is_split_on_newlines_and_carriage_returns() -> None:
     assert result.returncode == 0
     # stderr comes on the same pipe; the last line has no newline and still arrives.
     assert seen == ["on stderr", "one", "two", "three", " 50%", "100%", "last"]
-    assert result.tail == tuple(seen)
+    assert result.lines == tuple(seen)
     assert not result.cancelled
 
 
@@ -86,13 +86,13 @@ def test_utf8_and_undecodable_bytes_do_not_stop_the_output() -> None:
     assert seen[2] == "end"
 
 
-def test_the_tail_keeps_the_last_lines_only() -> None:
-    result = Runner(tail_lines=3).run(python("for i in range(10): print(i)"))
-    assert result.tail == ("7", "8", "9")
+def test_the_result_holds_every_line_and_the_last_ones_on_request() -> None:
+    result = Runner().run(python("for i in range(10): print(i)"))
+    assert result.lines == tuple(str(i) for i in range(10))
     assert result.last_lines(2) == "8\n9"
 
 
-def test_keep_drops_noise_from_tail_log_and_callback() -> None:
+def test_keep_drops_noise_from_lines_log_and_callback() -> None:
     logged: list[str] = []
     seen: list[str] = []
     result = Runner(log=logged.append).run(
@@ -101,7 +101,7 @@ def test_keep_drops_noise_from_tail_log_and_callback() -> None:
         keep=lambda line: line != "drop",
     )
     assert seen == ["keep 1", "keep 2"]
-    assert result.tail == ("keep 1", "keep 2")
+    assert result.lines == ("keep 1", "keep 2")
     assert "drop" not in logged
 
 
@@ -121,7 +121,7 @@ def test_stdin_is_closed() -> None:
     # A program that asks a question gets end-of-file at once instead of hanging.
     code = "import sys; data = sys.stdin.read(); print('read', len(data))"
     result = Runner().run(python(code))
-    assert result.tail == ("read 0",)
+    assert result.lines == ("read 0",)
     assert result.seconds < 5
 
 
@@ -129,13 +129,13 @@ def test_environment_and_working_folder_are_passed(tmp_path: Path) -> None:
     env = dict(os.environ, MEGABACKUP_PROBE="a value with spaces")
     code = "import os; print(os.environ['MEGABACKUP_PROBE']); print(os.getcwd())"
     result = Runner().run(python(code), env=env, cwd=tmp_path)
-    assert result.tail == ("a value with spaces", str(tmp_path))
+    assert result.lines == ("a value with spaces", str(tmp_path))
 
 
 def test_arguments_are_passed_as_is_without_a_shell() -> None:
     args = ["two words", "$HOME", "a;b", "*", '"q"']
     result = Runner().run([*python("import sys; print(sys.argv[1:])"), *args])
-    assert result.tail == (repr(args),)
+    assert result.lines == (repr(args),)
 
 
 def test_a_missing_program_raises_process_start_error(tmp_path: Path) -> None:
@@ -234,5 +234,5 @@ def test_recorded_tool_output_comes_out_as_the_tests_read_it(recorded) -> None:
     for tool, name in (("unison", "keep-both-server-newer"), ("rdiff", "backup-force-repair")):
         raw = recorded.raw(tool, name)
         code = f"import sys; sys.stdout.buffer.write({raw!r})"
-        result = Runner(tail_lines=1000).run(python(code))
-        assert list(result.tail) == recorded.lines(tool, name)
+        result = Runner().run(python(code))
+        assert list(result.lines) == recorded.lines(tool, name)

@@ -6,7 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from megabackup.restore.timephrase import TimePhraseError, parse, show
+from megabackup.restore.timephrase import TimePhraseError, parse
+from megabackup.words import moment_text as show
 
 NOW = datetime(2026, 11, 30, 15, 20, 10).timestamp()  # local time, as people type it
 

@@ -23,8 +23,8 @@ def report_of(recorded, name: str, root: Path, desktop: str = DESKTOP, server: s
 
 def result_of(recorded, name: str, cancelled: bool = False) -> ProcessResult:
     code = recorded.returncode("unison", name)
-    tail = tuple(recorded.lines("unison", name)[-5:])
-    return ProcessResult(("unison",), code, tail, cancelled, 0.1)
+    lines = tuple(recorded.lines("unison", name))
+    return ProcessResult(("unison",), code, lines, cancelled, 0.1)
 
 
 # ---------------------------------------------------------------------------
@@ -32,7 +32,7 @@ def result_of(recorded, name: str, cancelled: bool = False) -> ProcessResult:
 
 
 def test_sync_argv_is_a_batch_run_of_two_roots_with_times() -> None:
-    argv = unison.sync_argv("unison", Path("/d/desk top"), Path("/s/ser ver"))
+    argv = unison.sync_argv("unison", unison.SyncJob(Path("/d/desk top"), Path("/s/ser ver")))
     assert argv[:3] == ["unison", "/d/desk top", "/s/ser ver"]
     for flag in ("-batch", "-times"):
         assert flag in argv
@@ -44,7 +44,7 @@ def test_sync_argv_is_a_batch_run_of_two_roots_with_times() -> None:
 
 @pytest.mark.parametrize("keep_both", [True, False])
 def test_prefer_newer_never_goes_without_copyonconflict(keep_both: bool) -> None:
-    argv = unison.sync_argv("unison", Path("/d"), Path("/s"), keep_both=keep_both)
+    argv = unison.sync_argv("unison", unison.SyncJob(Path("/d"), Path("/s"), keep_both=keep_both))
     assert ("-prefer" in argv) is keep_both
     if "-prefer" in argv:
         assert argv[argv.index("-prefer") + 1] == "newer"
@@ -54,14 +54,14 @@ def test_prefer_newer_never_goes_without_copyonconflict(keep_both: bool) -> None
 
 
 def test_sync_argv_maps_ignore_patterns_and_folders() -> None:
-    argv = unison.sync_argv(
-        "unison",
+    job = unison.SyncJob(
         Path("/d"),
         Path("/s"),
-        folders=["Documents", "My Music"],
-        ignore=["*.tmp", "Work/cache/"],
+        folders=("Documents", "My Music"),
+        ignore=("*.tmp", "Work/cache/"),
         fastcheck=False,
     )
+    argv = unison.sync_argv("unison", job)
     pairs = list(itertools.pairwise(argv))
     assert ("-ignore", "Name *.tmp") in pairs
     assert ("-ignore", "Path Work/cache") in pairs
@@ -300,12 +300,12 @@ def pair(tmp_path: Path) -> tuple[Path, Path, unison.Unison]:
 def test_a_real_conflict_keeps_both_versions_and_finds_the_copy(tmp_path: Path) -> None:
     desktop, server, tool = pair(tmp_path)
     (desktop / "note.txt").write_text("first")
-    assert tool.sync(desktop, server).status == "ok"
+    assert tool.sync(unison.SyncJob(desktop, server)).status == "ok"
     (desktop / "note.txt").write_text("desktop's edit")
     (server / "note.txt").write_text("server's edit, newer")
     os.utime(desktop / "note.txt", (1_700_000_000, 1_700_000_000))
     os.utime(server / "note.txt", (1_700_000_100, 1_700_000_100))
-    outcome = tool.sync(desktop, server)
+    outcome = tool.sync(unison.SyncJob(desktop, server))
     assert outcome.status == "conflicts", outcome.message
     assert outcome.report.conflicts[0].path == "note.txt"
     assert outcome.report.conflicts[0].resolution == "kept-both"
@@ -313,7 +313,7 @@ def test_a_real_conflict_keeps_both_versions_and_finds_the_copy(tmp_path: Path) 
     (copy,) = unison.conflict_copies(desktop, "note.txt")
     assert copy.read_text() == "desktop's edit"
     assert outcome.process is not None
-    assert not any(unison.is_noise(ln) for ln in outcome.process.tail)
+    assert not any(unison.is_noise(ln) for ln in outcome.process.lines)
 
 
 def test_a_real_sync_through_a_symbolic_link_counts_its_changes(tmp_path: Path) -> None:
@@ -321,7 +321,7 @@ def test_a_real_sync_through_a_symbolic_link_counts_its_changes(tmp_path: Path) 
     (server / "from server.txt").write_text("hello")
     link = tmp_path / "link to desktop"
     link.symlink_to(desktop, target_is_directory=True)
-    outcome = tool.sync(link, server)
+    outcome = tool.sync(unison.SyncJob(link, server))
     assert outcome.status == "ok", outcome.message
     assert (desktop / "from server.txt").exists()
     assert outcome.report.to_desktop == 1

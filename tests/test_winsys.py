@@ -143,13 +143,15 @@ class FakeStartfile:
 
 def test_a_file_opens_with_its_default_program() -> None:
     start = FakeStartfile()
-    winsys.open_with_default_program("//nas/andy/notes.txt", startfile=start)
+    winsys.open_with_default_program("//nas/andy/notes.txt", startfile=start, windows=True)
     assert start.calls == [("\\\\nas\\andy\\notes.txt", "open")]
 
 
 def test_settings_open_for_editing_and_fall_back_to_notepad() -> None:
     start = FakeStartfile(missing_verbs=("edit",))
-    winsys.open_with_default_program("C:/Users/andy/settings.toml", edit=True, startfile=start)
+    winsys.open_with_default_program(
+        "C:/Users/andy/settings.toml", edit=True, startfile=start, windows=True
+    )
     assert start.calls == [
         ("C:\\Users\\andy\\settings.toml", "edit"),
         ("notepad.exe", "open", '"C:\\Users\\andy\\settings.toml"'),
@@ -158,7 +160,9 @@ def test_settings_open_for_editing_and_fall_back_to_notepad() -> None:
 
 def test_a_file_that_cannot_be_opened_says_so() -> None:
     with pytest.raises(OSError):
-        winsys.open_with_default_program("D:/x.unknown", startfile=FakeStartfile(("open",)))
+        winsys.open_with_default_program(
+            "D:/x.unknown", startfile=FakeStartfile(("open",)), windows=True
+        )
 
 
 # ---- the registry Run key ------------------------------------------------------------------------

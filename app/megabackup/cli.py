@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from megabackup import __version__, bundle, notify, places, report
+from megabackup import __version__, bundle, notify, places, report, words
 from megabackup.engine import CycleOptions, CycleResult, run_cycle
 from megabackup.engine.cycle import cycle_lock
 from megabackup.engine.preflight import preflight
@@ -288,7 +288,6 @@ def _init_drive(args: argparse.Namespace) -> int:
 
 def _restore_command(command: str, args: argparse.Namespace) -> int:
     from megabackup.engine import retention, verify
-    from megabackup.restore import timephrase
     from megabackup.restore.backups import Backups
 
     settings = _settings(args)
@@ -305,7 +304,7 @@ def _restore_command(command: str, args: argparse.Namespace) -> int:
             newest = found.snapshots[0]
             print(
                 f'Restore one with: megabackup restore "{found.target.relative}" '
-                f'--as-of "{timephrase.show(newest.time)}"'
+                f'--as-of "{words.moment_text(newest.time)}"'
             )
         return ExitCode.OK
     if command == "restore":

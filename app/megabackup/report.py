@@ -6,8 +6,9 @@ import time
 from datetime import datetime
 
 from megabackup.engine.results import CycleResult
-from megabackup.engine.status import Status, describe_age
+from megabackup.engine.status import Status
 from megabackup.outcome import Outcome, Resolution
+from megabackup.words import age_text
 
 _MARKS = {
     Outcome.OK: "[ok]     ",
@@ -81,4 +82,4 @@ def status_report(status: Status, now: float | None = None) -> str:
 
 def _when(epoch: float, now: float) -> str:
     stamp = datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M")
-    return f"{stamp} ({describe_age(max(0.0, now - epoch))})"
+    return f"{stamp} ({age_text(max(0.0, now - epoch))})"

@@ -3,7 +3,8 @@
 - the drive letters to scan for the external drive's marker (without touching empty card readers);
 - UNC paths (`//nas/share` and `\\\\nas\\share` alike), shown the way Windows users write them;
 - long paths: the `\\\\?\\` prefix for paths Windows would refuse at 260 characters;
-- opening a file or folder with its default program (ShellExecute through `os.startfile`);
+- opening a file or folder with its default program (ShellExecute through `os.startfile`; the
+  desktop's opener elsewhere), the one exception to "only tools/runner.py starts processes";
 - the registry Run key that starts the tray at login;
 - a console for the windowed exe when it is run from one (`MegaBackup.exe status` in cmd).
 
@@ -18,6 +19,8 @@ from __future__ import annotations
 import ntpath
 import os
 import string
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path, PurePath
 from typing import Any, TextIO
@@ -133,11 +136,28 @@ def long_path(path: str | PurePath, *, windows: bool = os.name == "nt") -> str:
 
 # ---- the default program -------------------------------------------------------------------------
 def open_with_default_program(
-    path: str | PurePath, *, edit: bool = False, startfile: Callable[..., None] | None = None
+    path: str | PurePath,
+    *,
+    edit: bool = False,
+    startfile: Callable[..., None] | None = None,
+    windows: bool = os.name == "nt",
 ) -> None:
-    """Open a file or folder the way a double-click would (ShellExecute: no console, and the
-    program is not our child, so it outlives the tray). A file type with no "edit" verb (often
-    .toml) opens in Notepad instead."""
+    """Open a file or folder the way a double-click would. On Windows ShellExecute (no console,
+    and the program is not our child, so it outlives the tray); a file type with no "edit" verb
+    (often .toml) opens in Notepad instead. Elsewhere the desktop's opener (xdg-open, open).
+
+    The one place besides tools/runner.py that starts a program: it hands a file to the
+    person's own program and never waits for it or reads what it says."""
+    if not windows:
+        opener = "open" if sys.platform == "darwin" else "xdg-open"
+        subprocess.Popen(
+            [opener, str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        return
     start = startfile or os.startfile  # type: ignore[attr-defined]
     target = display_path(path, windows=True)
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from megabackup.places import DESKTOP_HOME, EXTERNAL_DRIVE, SERVER_DATA, SERVER_HOME, Place
 from megabackup.settings import Settings
+from megabackup.tools.unison import SyncJob
 
 SNAPSHOT_SERVER_HOME, RESNAPSHOT_SERVER_HOME = SERVER_HOME.snapshot_steps
 (SNAPSHOT_SERVER_DATA,) = SERVER_DATA.snapshot_steps
@@ -35,11 +36,7 @@ class SnapshotStep:
 class SyncStep:
     id: str
     title: str
-    desktop: Path
-    server: Path
-    folders: tuple[str, ...]
-    ignore: tuple[str, ...]
-    keep_both: bool
+    job: SyncJob  # the cycle's options (fastcheck, emptied on purpose) are applied to it
     requires: tuple[str, ...]  # the snapshots of this cycle that must have succeeded
 
 
@@ -79,11 +76,13 @@ def plan_cycle(
         SyncStep(
             SYNC_HOME,
             "syncing home",
-            settings.desktop.home,
-            settings.server.home,
-            settings.folders.home,
-            ignore,
-            keep_both=settings.safety.conflicts == "keep-both",
+            SyncJob(
+                settings.desktop.home,
+                settings.server.home,
+                settings.folders.home,
+                ignore,
+                keep_both=settings.safety.conflicts == "keep-both",
+            ),
             requires=(SNAPSHOT_SERVER_HOME, SNAPSHOT_DESKTOP_HOME),
         )
     )

@@ -22,6 +22,7 @@ from megabackup import places
 from megabackup.history import History
 from megabackup.settings import Settings
 from megabackup.tools import rdiff, unison
+from megabackup.words import duration_text
 
 CLOCK_PROBE = ".megabackup-clock-probe"
 FAT_TIME_SLACK = 2.0  # FAT/exFAT shares keep times in 2-second steps
@@ -157,8 +158,8 @@ class ClockCheck:
         ahead = "the server's clock" if self.skew > 0 else "this computer's clock"
         behind = "this computer's" if self.skew > 0 else "the server's"
         return (
-            f"{ahead} is ahead of {behind} by {_duration(abs(self.skew))} "
-            f"(the limit is {_duration(self.limit)}); set the clock that is wrong"
+            f"{ahead} is ahead of {behind} by {duration_text(abs(self.skew))} "
+            f"(the limit is {duration_text(self.limit)}); set the clock that is wrong"
         )
 
 
@@ -212,13 +213,3 @@ class DeletionCheck:
             f"{self.deleted} files and folders ({self.percent:.0f}%) were deleted on the "
             f"{self.side} since the last sync; the sync would delete them on the {other} too"
         )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} seconds"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} minutes"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.1f} hours"
-    return f"{seconds / 86_400:.1f} days"

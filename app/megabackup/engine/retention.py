@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from megabackup import places
-from megabackup.restore import timephrase
-from megabackup.restore.backups import format_size
 from megabackup.settings import Settings
 from megabackup.tools import rdiff
 from megabackup.tools.runner import CancelToken, Runner
+from megabackup.words import moment_text, size_text
 
 DAY = 86400
 
@@ -60,12 +59,12 @@ class RepositoryRetention:
             return f"{self.repository}: not pruned: {self.problem}"
         if not self.removed:
             return f"{self.repository}: nothing to remove ({self.kept_sessions} snapshot(s) kept)"
-        span = timephrase.show(self.removed[0])
+        span = moment_text(self.removed[0])
         if len(self.removed) > 1:
-            span += f" to {timephrase.show(self.removed[-1])}"
+            span += f" to {moment_text(self.removed[-1])}"
         return (
             f"{self.repository}: removed {len(self.removed)} old snapshot(s) ({span}), "
-            f"about {format_size(self.estimated_bytes)}; {self.kept_sessions} kept"
+            f"about {size_text(self.estimated_bytes)}; {self.kept_sessions} kept"
         )
 
 
@@ -91,7 +90,7 @@ class RetentionReport:
         if self.removed_count:
             parts.append(
                 f"removed {self.removed_count} old snapshot(s), freed "
-                f"{format_size(max(self.bytes_freed, 0))}"
+                f"{size_text(max(self.bytes_freed, 0))}"
             )
         parts += self.problems
         return "; ".join(parts)
@@ -119,7 +118,7 @@ def apply(
     keep_days = settings.retention.keep_days
     min_free = settings.retention.min_free_percent
     report = RetentionReport()
-    present = [Path(r) for r in repositories if (Path(r) / rdiff.DATA_DIR).is_dir()]
+    present = [Path(r) for r in repositories if rdiff.inspect(Path(r)).exists]
     by_path = {r: RepositoryRetention(r) for r in present}
     report.repositories = list(by_path.values())
     try:
@@ -128,7 +127,7 @@ def apply(
         for record in report.repositories:
             record.problem = str(exc)
         return report
-    pruner = _Pruner(runner, prefix, cancel)
+    pruner = _Pruner(rdiff.Rdiff(runner, prefix), cancel)
     disks = _group_by_disk(present)
     free_before = {key: disk_usage(group[0]).free for key, group in disks.items()}
 
@@ -175,25 +174,21 @@ def _make_room(
 
 
 class _Pruner:
-    def __init__(self, runner: Runner, prefix: tuple[str, ...], cancel: CancelToken | None):
-        self.runner = runner
-        self.prefix = prefix
+    def __init__(self, tool: rdiff.Rdiff, cancel: CancelToken | None):
+        self.rdiff = tool
         self.cancel = cancel
         self._sessions: dict[Path, list[rdiff.IncrementEntry]] = {}
 
     def sizes(self, repository: Path) -> list[rdiff.IncrementEntry]:
         if repository not in self._sessions:
-            argv = rdiff.increment_sizes_argv(self.prefix, repository)
-            result, lines = rdiff.run_lines(self.runner, argv, self.cancel)
-            if rdiff.classify(result.returncode) == "failed":
-                raise _Failed(rdiff.failure_reason(lines, result))
-            self._sessions[repository] = rdiff.parse_increment_entries(lines)
+            entries = self.rdiff.list_increments(repository, sizes=True, cancel=self.cancel)
+            self._sessions[repository] = entries
         return self._sessions[repository]
 
     def sessions(self, repository: Path) -> list[float]:
         try:
             return [e.time for e in self.sizes(repository)]
-        except _Failed:
+        except rdiff.RdiffFailed:
             return []
 
     def remove_older_than(
@@ -208,7 +203,7 @@ class _Pruner:
             return False
         try:
             before = self.sizes(repository)
-        except _Failed as exc:
+        except rdiff.RdiffFailed as exc:
             record.problem = f"its snapshots could not be listed ({exc})"
             return False
         # The newest entry is the mirror: never pass a cutoff that reaches it.
@@ -216,24 +211,19 @@ class _Pruner:
         if not doomed:
             return False
         cutoff = min(cutoff, before[-1].time)
-        argv = rdiff.remove_increments_argv(self.prefix, repository, cutoff)
-        result, lines = rdiff.run_lines(self.runner, argv, self.cancel)
-        self._sessions.pop(repository, None)
-        if result.returncode & rdiff.ERROR or result.cancelled or result.returncode > 15:
-            record.problem = (
-                f"removing old snapshots failed ({rdiff.failure_reason(lines, result)})"
-            )
+        try:
+            self.rdiff.remove_older_than(repository, cutoff, self.cancel)
+        except rdiff.RdiffFailed as exc:
+            record.problem = str(exc)
             return False
+        finally:
+            self._sessions.pop(repository, None)
         remaining = set(self.sessions(repository))
         gone = [e for e in doomed if e.time not in remaining]
         record.removed += [e.time for e in gone]
         record.removed.sort()
         record.estimated_bytes += sum(e.size or 0 for e in gone)
         return bool(gone)
-
-
-class _Failed(Exception):
-    pass
 
 
 def _group_by_disk(repositories: list[Path]) -> dict[object, list[Path]]:

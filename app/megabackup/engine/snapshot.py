@@ -19,13 +19,7 @@ from megabackup.outcome import Outcome
 from megabackup.places import DESKTOP_HOME
 from megabackup.tools import rdiff
 from megabackup.tools.runner import ProcessStartError
-
-_STATUS = {
-    "ok": Outcome.OK,
-    "repaired": Outcome.OK,
-    "file-errors": Outcome.WARNING,
-    "cancelled": Outcome.CANCELLED,
-}
+from megabackup.words import size_text
 
 
 def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
@@ -71,7 +65,7 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
     except ProcessStartError as exc:
         return StepResult(step.id, step.title, Outcome.FAILED, str(exc))
     stats = outcome.statistics
-    status = _STATUS.get(outcome.status, Outcome.FAILED)
+    status = outcome.status.outcome
     detail = outcome.message
     if outcome.disk_full:
         rolled_back = context.rdiff.recover_full_disk(step.repository)
@@ -166,13 +160,3 @@ def free_bytes(path: Path) -> int | None:
         return shutil.disk_usage(folder).free
     except OSError:
         return None
-
-
-def size_text(count: float) -> str:
-    if count < 1024:
-        return f"{count:.0f} bytes"
-    for unit in ("KB", "MB", "GB", "TB"):
-        count /= 1024
-        if count < 1024 or unit == "TB":
-            break
-    return f"{count:.1f} {unit}"

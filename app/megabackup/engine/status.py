@@ -84,14 +84,3 @@ def is_cycle_running(paths: AppPaths) -> bool:
         return True
     probe.release()
     return False
-
-
-def describe_age(seconds: float) -> str:
-    """'just now', '5 minutes ago', '2 hours ago', '3 days ago'."""
-    if seconds < 90:
-        return "just now"
-    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
-        if seconds >= size * (1.5 if unit != "minute" else 1):
-            count = round(seconds / size)
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return "just now"

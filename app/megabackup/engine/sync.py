@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from megabackup.engine.context import StepContext
@@ -14,13 +15,6 @@ from megabackup.places import SYNCED
 from megabackup.tools import unison
 from megabackup.tools.runner import ProcessStartError
 
-_STATUS = {
-    "ok": Outcome.OK,
-    "conflicts": Outcome.WARNING,
-    "partial": Outcome.WARNING,
-    "cancelled": Outcome.CANCELLED,
-}
-
 
 def run_sync(step: SyncStep, context: StepContext) -> StepResult:
     blocked = _why_blocked(step, context)
@@ -28,20 +22,17 @@ def run_sync(step: SyncStep, context: StepContext) -> StepResult:
         return blocked
     assert context.unison is not None
     try:
-        outcome = context.unison.sync(
-            step.desktop,
-            step.server,
-            step.folders,
-            step.ignore,
-            keep_both=step.keep_both,
+        job = dataclasses.replace(
+            step.job,
             fastcheck=context.options.fastcheck,
             emptied_on_purpose=context.options.allow_empty,
-            cancel=context.cancel,
         )
+        outcome = context.unison.sync(job, cancel=context.cancel)
     except ProcessStartError as exc:
         return StepResult(step.id, step.title, Outcome.FAILED, str(exc))
     report = outcome.report
-    if outcome.status in ("ok", "conflicts", "partial"):
+    status = outcome.status.outcome
+    if status.good:  # it ran to the end (conflicts and failed transfers are warnings)
         for place in SYNCED:  # the deletions are passed on; count afresh from here
             context.memory.pending_deletions[place.name] = 0
         context.memory.save()
@@ -49,7 +40,6 @@ def run_sync(step: SyncStep, context: StepContext) -> StepResult:
         ConflictRecord(c.path, c.resolution, _conflict_detail(c, context), _copies_of(c.path, step))
         for c in report.conflicts
     ]
-    status = _STATUS.get(outcome.status, Outcome.FAILED)
     deleted = report.deleted_on_server + report.deleted_on_desktop
     detail = f"{report.to_server} to server, {report.to_desktop} to desktop, {deleted} deleted"
     if conflicts:
@@ -84,7 +74,7 @@ def _why_blocked(step: SyncStep, context: StepContext) -> StepResult | None:
     if context.unison is None:
         return StepResult(step.id, step.title, Outcome.FAILED, context.unison_problem)
     limit = context.settings.safety.max_clock_skew_seconds
-    clock = probe_clock(step.server, limit, context.options.clock)
+    clock = probe_clock(step.job.server, limit, context.options.clock)
     if not clock.ok:
         context.warn(f"clock check: {clock.explain()}")
         return StepResult(
@@ -148,6 +138,6 @@ def _copies_of(relative: str, step: SyncStep) -> tuple[str, ...]:
     """Conflict copies unison kept, on either side, for one conflicting path."""
     parent, _, name = relative.rpartition("/")
     found: list[Path] = []
-    for root in (step.desktop, step.server):
+    for root in (step.job.desktop, step.job.server):
         found += unison.conflict_copies(root / parent if parent else root, name)
     return tuple(str(p) for p in found)

@@ -99,20 +99,18 @@ def verify_repository(
             "rolled back before it can be verified; the next backup does that"
         )  # fmt: skip
     try:
-        argv = rdiff.verify_argv(prefix or rdiff.locate(), repository)
+        tool = rdiff.Rdiff(runner, prefix or rdiff.locate())
     except rdiff.RdiffMissing as exc:
         return VerifyReport(repository, UNREADABLE, message=str(exc))
-    result, lines = rdiff.run_lines(runner, argv, cancel)
-    if result.cancelled:
+    checked = tool.verify(repository, cancel)
+    if checked.cancelled:
         return VerifyReport(repository, CANCELLED, message="cancelled")
-    damaged = tuple(rdiff.parse_damaged_files(lines))
-    unchecked = rdiff.parse_unhashed_count(lines)
-    code = result.returncode
-    if damaged:
-        return VerifyReport(repository, DAMAGED, damaged, unchecked)
-    if code < 0 or code > 15 or code & (rdiff.ERROR | rdiff.FILE_ERROR):
-        reason = rdiff.failure_reason(lines, result)
-        return VerifyReport(repository, UNREADABLE, message=f"could not be verified: {reason}")
+    if checked.damaged:
+        return VerifyReport(repository, DAMAGED, checked.damaged, checked.unchecked)
+    if checked.failure:
+        message = f"could not be verified: {checked.failure}"
+        return VerifyReport(repository, UNREADABLE, message=message)
+    unchecked = checked.unchecked
     return VerifyReport(repository, OK, unchecked=unchecked)
 
 

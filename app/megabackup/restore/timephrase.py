@@ -84,8 +84,3 @@ def _iso_end(match: re.Match[str], text: str) -> float:
 
 def _local(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch).astimezone()
-
-
-def show(epoch: float, seconds: bool = True) -> str:
-    """A time as people read it, in local time: 2026-11-20 14:30:05."""
-    return _local(epoch).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

@@ -13,45 +13,31 @@ from the one thread that created it, and the window's main loop blocks until it 
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from megabackup import winsys
-from megabackup.restore import timephrase
-from megabackup.restore.backups import (
-    DATA,
-    HOME,
-    Backups,
-    FolderEntry,
-    RestoreError,
-    RestoreResult,
-    Target,
-    Version,
-    VersionList,
-    format_size,
-)
+from megabackup.restore.backups import Backups
+from megabackup.restore.locate import DATA, HOME, RestoreError, Target
+from megabackup.restore.restoring import RestoreResult
+from megabackup.restore.versions import FolderEntry, Version, VersionList
 from megabackup.settings import Settings
-from megabackup.tools.runner import ProcessStartError, Runner
+from megabackup.tools.runner import Runner
+from megabackup.words import moment_text, size_text
 
 Opener = Callable[[Path], None]
 TITLE = "MegaBackup - Restore"
 _one_window = threading.Lock()  # one restore window at a time, whoever asks
 
 
-def system_opener(runner: Runner | None = None) -> Opener:
-    """Show a folder in the file manager: Explorer on Windows, xdg-open (or open) elsewhere."""
+def system_opener() -> Opener:
+    """Show a folder in the file manager (Explorer on Windows, xdg-open or open elsewhere)."""
 
     def open_folder(folder: Path) -> None:
-        if os.name == "nt":
-            winsys.open_with_default_program(folder)  # Explorer; starts no console
-            return
-        program = "open" if sys.platform == "darwin" else "xdg-open"
-        with contextlib.suppress(ProcessStartError):  # no file manager: the path stays shown
-            (runner or Runner()).run([program, str(folder)])
+        with contextlib.suppress(OSError):  # no file manager: the path stays shown
+            winsys.open_with_default_program(folder)
 
     return open_folder
 
@@ -72,7 +58,7 @@ class RestoreModel:
 
     def __init__(self, backups: Backups, opener: Opener | None = None) -> None:
         self.backups = backups
-        self.opener = opener or system_opener(backups.runner)
+        self.opener = opener or system_opener()
         self.kind = HOME
         self.folder = ""  # relative to the kind's root, forward slashes
         self.entries: list[FolderEntry] = []
@@ -156,13 +142,13 @@ class RestoreModel:
             return []
         rows = []
         for v in self.versions.versions:
-            size = "" if v.size is None else format_size(v.size)
+            size = "" if v.size is None else size_text(v.size)
             if v.kind == "snapshot":
                 note = "newest snapshot" if v.newest else "snapshot"
             else:
                 note = f"{v.kind} (in place now)" if v.kind == "live" else v.kind
             where = v.where.capitalize()
-            rows.append(VersionRow(timephrase.show(v.time), where, size, note, v.restorable))
+            rows.append(VersionRow(moment_text(v.time), where, size, note, v.restorable))
         return rows
 
     def select_version(self, index: int) -> None:
@@ -172,7 +158,7 @@ class RestoreModel:
         if version.restorable:
             self.version = version
             self.status = f"Restore {self.selected.name if self.selected else ''} as it was at " \
-                          f"{timephrase.show(version.time)}."  # fmt: skip
+                          f"{moment_text(version.time)}."  # fmt: skip
         else:
             self.version = None
             self.status = f"That copy is {version.kind.replace('live', 'in place')} now: " \
@@ -213,7 +199,7 @@ class RestoreModel:
             return None
         self.result = result
         kept = f" ({result.kept.name} was already there and is kept)" if result.kept else ""
-        when = timephrase.show(result.version.time)
+        when = moment_text(result.version.time)
         self.status = f"Restored as it was at {when}{kept}, to:\n{result.path}"
         return result
 

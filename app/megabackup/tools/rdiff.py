@@ -14,18 +14,21 @@ Facts this module relies on (rdiff-backup 2.2.7):
 from __future__ import annotations
 
 import contextlib
+import gzip
 import importlib.util
 import os
 import re
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
+from enum import Enum
+from pathlib import Path, PurePosixPath
 
 from megabackup.errors import MegaBackupError
+from megabackup.outcome import Outcome
 from megabackup.tools.runner import CancelToken, ProcessResult, Runner
 
 API_VERSION = "201"
@@ -108,11 +111,6 @@ def backup_argv(
     ]
 
 
-def list_increments_argv(prefix: Sequence[str], repository: Path) -> list[str]:
-    return [*prefix, "--api-version", API_VERSION, "--parsable-output", "list", "increments",
-            str(repository)]  # fmt: skip
-
-
 # ---------------------------------------------------------------------------
 # Parsers (pure; tested on recorded real output)
 
@@ -159,16 +157,6 @@ def parse_statistics(lines: Iterable[str]) -> SessionStatistics | None:
     return SessionStatistics(**values)  # type: ignore[arg-type]
 
 
-def parse_increments(lines: Iterable[str]) -> list[float]:
-    """Times (epoch seconds) from `--parsable-output list increments`; the last is the mirror."""
-    times: list[float] = []
-    for line in lines:
-        match = re.match(r"^\s*-?\s*time:\s*(\d+(?:\.\d+)?)\s*$", line)
-        if match:
-            times.append(float(match.group(1)))
-    return sorted(times)
-
-
 def parse_timestamp(stamp: str) -> float | None:
     """rdiff-backup's file-name time: 2026-11-30T02:28:22Z, +01:00, or '-' for ':' (Windows)."""
     text = stamp.replace("Z", "+00:00")
@@ -183,17 +171,41 @@ def parse_timestamp(stamp: str) -> float | None:
     return moment.astimezone(timezone.utc).timestamp()
 
 
-def classify(returncode: int) -> str:
-    """ok, repaired (rolled back an interrupted backup, then backed up), file-errors, failed."""
+class BackupStatus(str, Enum):
+    OK = "ok"
+    REPAIRED = "repaired"  # rolled back an interrupted backup, then backed up
+    FILE_ERRORS = "file-errors"  # done, but some files could not be read
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def outcome(self) -> Outcome:
+        """What the step that ran this backup reports."""
+        return {
+            BackupStatus.OK: Outcome.OK,
+            BackupStatus.REPAIRED: Outcome.OK,
+            BackupStatus.FILE_ERRORS: Outcome.WARNING,
+            BackupStatus.CANCELLED: Outcome.CANCELLED,
+        }.get(self, Outcome.FAILED)
+
+
+def classify(returncode: int) -> BackupStatus:
+    """The exit code's bitmask in words (per-file errors show only in the statistics)."""
     if returncode < 0 or returncode > 15:
-        return "failed"  # killed by a signal (negative on POSIX, 137 from a shell)
+        return BackupStatus.FAILED  # killed by a signal (negative on POSIX, 137 from a shell)
     if returncode & ERROR:
-        return "failed"
+        return BackupStatus.FAILED
     if returncode & (FILE_ERROR | FILE_WARNING):
-        return "file-errors"
+        return BackupStatus.FILE_ERRORS
     if returncode & WARNING:
-        return "repaired"
-    return "ok"
+        return BackupStatus.REPAIRED
+    return BackupStatus.OK
+
+
+def failed(result: ProcessResult) -> bool:
+    """A command other than backup failed: killed, cancelled, or its error bit is set."""
+    code = result.returncode
+    return result.cancelled or code < 0 or code > 15 or bool(code & ERROR)
 
 
 # ---------------------------------------------------------------------------
@@ -232,13 +244,94 @@ def inspect(repository: Path) -> RepositoryState:
     )
 
 
+def change_times(repository: Path, relative: str) -> set[float]:
+    """Sessions in which something inside a folder changed, from the increment file names."""
+    times: set[float] = set()
+    base = repository / DATA_DIR / "increments" / relative
+    for _dirpath, _dirnames, filenames in os.walk(base):
+        for name in filenames:
+            split = split_increment_name(name)
+            if split is not None:
+                times.add(split[1])
+    return times
+
+
+class SessionSizes:
+    """Sizes of files and folders at each session, from file_statistics.<time>.data.gz (`Filename
+    Changed SourceSize MirrorSize Inc` per line): no command reports them."""
+
+    def __init__(self, repository: Path) -> None:
+        self._files: dict[int, Path] = {}
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(repository / DATA_DIR):
+                name = entry.name
+                if name.startswith("file_statistics.") and ".data" in name:
+                    stamp = name[len("file_statistics.") :].split(".data")[0]
+                    moment = parse_timestamp(stamp)
+                    if moment is not None:
+                        self._files[int(moment)] = Path(entry.path)
+
+    def size(self, moment: float, relative: str, is_dir: bool) -> int | None:
+        path = self._files.get(int(moment))
+        if path is None:
+            return None
+        total = 0
+        found = False
+        try:
+            for name, source_size in _statistics_lines(path):
+                if name == relative and not is_dir:
+                    return source_size
+                if is_dir and name.startswith(relative + "/"):
+                    found = True
+                    total += source_size or 0
+        except (OSError, EOFError, ValueError):
+            return None
+        return total if found or is_dir else None
+
+
+def _statistics_lines(path: Path) -> Iterator[tuple[str, int | None]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as stream:  # type: ignore[operator]
+        for line in stream:
+            if line.startswith("#"):
+                continue
+            parts = line.rstrip("\n").rsplit(" ", 4)
+            if len(parts) == 5:
+                size = parts[2]
+                yield parts[0], int(size) if size.isdigit() else None
+
+
+def folder_names(repository: Path, relative: str) -> list[tuple[str, bool]]:
+    """(name, is a folder) of every entry a repository knows in a folder: those in the mirror and
+    those that only have increments (deleted since), unquoted."""
+    found: dict[str, bool] = {}
+    mirror = repository.joinpath(*PurePosixPath(relative).parts)
+    for name, is_dir in _scan(mirror):
+        if not (relative == "" and name == DATA_DIR):
+            found.setdefault(name, is_dir)
+    for name, is_dir in _scan(repository / DATA_DIR / "increments" / relative):
+        split = split_increment_name(name)
+        if split is not None:
+            name, is_dir = split[0], split[2] == "dir"
+        found.setdefault(name, is_dir)
+    return sorted(found.items())
+
+
+def _scan(folder: Path) -> list[tuple[str, bool]]:
+    try:
+        with os.scandir(folder) as entries:
+            return [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+    except OSError:
+        return []
+
+
 # ---------------------------------------------------------------------------
 # Running a backup
 
 
 @dataclass
 class BackupOutcome:
-    status: str  # ok | repaired | file-errors | failed | cancelled
+    status: BackupStatus
     statistics: SessionStatistics | None
     message: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -247,7 +340,19 @@ class BackupOutcome:
 
     @property
     def succeeded(self) -> bool:
-        return self.status in ("ok", "repaired", "file-errors")
+        return self.status.outcome.good
+
+
+class RdiffFailed(MegaBackupError):
+    """A listing, restore or removal failed; the message says why, in words."""
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    damaged: tuple[str, ...] = ()  # paths relative to the repository whose SHA1 differs
+    unchecked: int = 0  # files without a recorded digest
+    failure: str = ""  # why it could not verify at all ("" when it ran)
+    cancelled: bool = False
 
 
 class Rdiff:
@@ -270,7 +375,6 @@ class Rdiff:
         folders: Sequence[str] = (),
         ignore: Sequence[str] = (),
         cancel: CancelToken | None = None,
-        on_line: Callable[[str], None] | None = None,
     ) -> BackupOutcome:
         state = inspect(repository)
         notes: list[str] = []
@@ -285,7 +389,7 @@ class Rdiff:
             now = self.clock()
             if last > now + 1:
                 return BackupOutcome(
-                    "failed",
+                    BackupStatus.FAILED,
                     None,
                     f"the newest snapshot in {repository} is dated {_format_time(last)}, later "
                     f"than this computer's clock ({_format_time(now)}): this computer's clock "
@@ -295,51 +399,44 @@ class Rdiff:
             # rdiff-backup cannot take two snapshots in the same second.
             wait = int(last) + 1 - now
             if wait > 0 and cancel is not None and cancel.wait(wait + 0.05):
-                return BackupOutcome("cancelled", None, "cancelled")
+                return BackupOutcome(BackupStatus.CANCELLED, None, "cancelled")
             if wait > 0 and cancel is None:
                 time.sleep(wait + 0.05)
         repository.parent.mkdir(parents=True, exist_ok=True)
-        lines: list[str] = []
-
-        def collect(line: str) -> None:
-            lines.append(line)
-            if on_line:
-                on_line(line)
-
         argv = backup_argv(self.prefix, source, repository, folders, ignore, force)
-        result = self.runner.run(argv, on_line=collect, cancel=cancel, env=child_environment())
-        stale = stale_lock_pid(lines)
+        result = self._run(argv, cancel)
+        stale = stale_lock_pid(result.lines)
         if stale is not None and not force and not _runs_rdiff_backup(stale):
             # The lock names a process that died (a crash or power cut) and whose number now
             # belongs to someone else; our cycle lock rules out another writer of ours.
             notes.append(f"cleared the lock left by an interrupted snapshot (process {stale})")
-            lines.clear()
             now = self.clock()
             pause = int(now) + 1 - now + 0.05  # a new session cannot share the failed one's second
             if cancel is not None and cancel.wait(pause):
-                return BackupOutcome("cancelled", None, "cancelled")
+                return BackupOutcome(BackupStatus.CANCELLED, None, "cancelled")
             if cancel is None:
                 time.sleep(pause)
             argv = backup_argv(self.prefix, source, repository, folders, ignore, force=True)
-            result = self.runner.run(argv, on_line=collect, cancel=cancel, env=child_environment())
+            result = self._run(argv, cancel)
+        lines = result.lines
         statistics = parse_statistics(lines)
         warnings = messages(lines, "WARNING:")
         if result.cancelled:
-            return BackupOutcome("cancelled", statistics, "cancelled", warnings, result)
+            return BackupOutcome(BackupStatus.CANCELLED, statistics, "cancelled", warnings, result)
         status = classify(result.returncode)
-        if status != "failed" and statistics is None:
-            status = "failed"
-        if status == "failed":
-            reason = _failure_reason(lines, result)
+        if statistics is None:
+            status = BackupStatus.FAILED
+        if status == BackupStatus.FAILED:
+            reason = failure_reason(result)
             return BackupOutcome(
                 status, statistics, reason, warnings, result, disk_full=is_disk_full(lines)
             )
         if statistics is not None and statistics.errors:
-            status = "file-errors"
+            status = BackupStatus.FILE_ERRORS
             notes.append(
                 f"{statistics.errors} file(s) could not be read and are not in this snapshot"
             )
-        if status == "repaired":
+        if status == BackupStatus.REPAIRED:
             notes.append("an interrupted snapshot was rolled back first")
         return BackupOutcome(status, statistics, "; ".join(notes), warnings, result)
 
@@ -351,20 +448,48 @@ class Rdiff:
                 if name.startswith(TEMP_PREFIX):
                     with contextlib.suppress(OSError):
                         (Path(folder) / name).unlink()
-        argv = [*self.prefix, "--api-version", API_VERSION, "regress", str(repository)]
-        result = self.runner.run(argv, env=child_environment())
-        return classify(result.returncode) != "failed"
+        result = self._run([*_global(self.prefix), "regress", str(repository)])
+        return not failed(result)
 
-    def increments(self, repository: Path) -> list[float]:
-        lines: list[str] = []
-        result = self.runner.run(
-            list_increments_argv(self.prefix, repository),
-            on_line=lines.append,
-            env=child_environment(),
-        )
-        if classify(result.returncode) == "failed":
-            return []
-        return parse_increments(lines)
+    def list_increments(
+        self, path: Path, *, sizes: bool = False, cancel: CancelToken | None = None
+    ) -> list[IncrementEntry]:
+        """The sessions of a repository (or those in which REPO/relative/path changed), oldest
+        first; the last is the mirror. `sizes` works on whole repositories only."""
+        result = self._run(increments_argv(self.prefix, path, sizes=sizes), cancel)
+        if failed(result):
+            raise RdiffFailed(failure_reason(result))
+        return parse_increment_entries(result.lines)
+
+    def restore(self, source: Path, at: float, target: Path) -> None:
+        """source is REPO or REPO/relative/path, target must not exist yet; a path absent at
+        that time makes nothing (and no error)."""
+        result = self._run(restore_argv(self.prefix, source, at, target))
+        if failed(result):
+            raise RdiffFailed(failure_reason(result))
+
+    def remove_older_than(
+        self, repository: Path, cutoff: float, cancel: CancelToken | None = None
+    ) -> None:
+        """Remove the sessions strictly older than cutoff; rc 2 (none that old) is no error."""
+        result = self._run(remove_increments_argv(self.prefix, repository, cutoff), cancel)
+        if failed(result):
+            raise RdiffFailed(f"removing old snapshots failed ({failure_reason(result)})")
+
+    def verify(self, repository: Path, cancel: CancelToken | None = None) -> VerifyResult:
+        """Compare the newest mirror with its recorded SHA1 sums."""
+        result = self._run(verify_argv(self.prefix, repository), cancel)
+        if result.cancelled:
+            return VerifyResult(cancelled=True)
+        damaged = tuple(parse_damaged_files(result.lines))
+        unchecked = parse_unhashed_count(result.lines)
+        code = result.returncode
+        if not damaged and (code < 0 or code > 15 or code & (ERROR | FILE_ERROR)):
+            return VerifyResult(unchecked=unchecked, failure=failure_reason(result))
+        return VerifyResult(damaged, unchecked)
+
+    def _run(self, argv: Sequence[str], cancel: CancelToken | None = None) -> ProcessResult:
+        return self.runner.run(argv, cancel=cancel, env=child_environment())
 
 
 def child_environment() -> dict[str, str]:
@@ -415,7 +540,9 @@ def is_disk_full(lines: Iterable[str]) -> bool:
     return any("No space left on device" in line or "Errno 28" in line for line in lines)
 
 
-def _failure_reason(lines: list[str], result: ProcessResult) -> str:
+def failure_reason(result: ProcessResult) -> str:
+    """Why a command failed, in words: its first ERROR message, or the nearest thing to one."""
+    lines = result.lines
     if is_disk_full(lines):
         return "no space left on the disk"
     if result.returncode < 0 or result.returncode > 15:
@@ -472,13 +599,10 @@ def restore_argv(prefix: Sequence[str], source: Path, at: float, target: Path) -
     return [*_global(prefix), "restore", "--at", str(int(at)), str(source), str(target)]
 
 
-def path_increments_argv(prefix: Sequence[str], source: Path) -> list[str]:
-    return [*_global(prefix, "--parsable-output"), "list", "increments", str(source)]
-
-
-def increment_sizes_argv(prefix: Sequence[str], repository: Path) -> list[str]:
-    return [*_global(prefix, "--parsable-output"), "list", "increments", "--size",
-            str(repository)]  # fmt: skip
+def increments_argv(prefix: Sequence[str], path: Path, *, sizes: bool = False) -> list[str]:
+    """`list increments` of REPO or REPO/relative/path, as YAML; --size for a whole REPO."""
+    size = ["--size"] if sizes else []
+    return [*_global(prefix, "--parsable-output"), "list", "increments", *size, str(path)]
 
 
 def remove_increments_argv(prefix: Sequence[str], repository: Path, older_than: float) -> list[str]:
@@ -570,20 +694,6 @@ def split_increment_name(name: str) -> tuple[str, float, str] | None:
 def unquote_name(name: str) -> str:
     """rdiff-backup writes characters the target cannot hold as ';' and three digits."""
     return _QUOTED_CHAR_RE.sub(lambda m: chr(int(m.group(1))), name)
-
-
-def run_lines(
-    runner: Runner, argv: Sequence[str], cancel: CancelToken | None = None
-) -> tuple[ProcessResult, list[str]]:
-    """Run one rdiff-backup command and return its result and every line of its output."""
-    lines: list[str] = []
-    result = runner.run(argv, on_line=lines.append, env=child_environment(), cancel=cancel)
-    return result, lines
-
-
-def failure_reason(lines: list[str], result: ProcessResult) -> str:
-    """The first ERROR line of a failed command, in words (public name for other modules)."""
-    return _failure_reason(lines, result)
 
 
 def _int_or_none(text: str | None) -> int | None:

@@ -2,14 +2,14 @@
 
 Every child gets an argv list (never a shell), a closed stdin, and no console window on Windows.
 Its output (stdout and stderr together, in order) is split into lines on \\n and \\r, passed to a
-callback and to the run log as it arrives, and the last lines are kept for error messages.
+callback and to the run log as it arrives, and returned with the result, so each tool's module
+reads what its tool said without collecting it itself.
 Cancelling ends the whole process tree: a one-file exe is two processes, and killing only the
 first one leaves the second running.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
 import signal
@@ -67,20 +67,19 @@ class ProcessStartError(MegaBackupError):
 class ProcessResult:
     argv: tuple[str, ...]
     returncode: int
-    tail: tuple[str, ...]
+    lines: tuple[str, ...]  # every line it printed, in order (noise dropped by `keep`)
     cancelled: bool
     seconds: float
 
     def last_lines(self, count: int = 5) -> str:
-        return "\n".join(self.tail[-count:])
+        return "\n".join(self.lines[-count:])
 
 
 class Runner:
     """Starts child processes; one instance per cycle, sharing that cycle's run log."""
 
-    def __init__(self, log: LineSink | None = None, tail_lines: int = 40) -> None:
+    def __init__(self, log: LineSink | None = None) -> None:
         self._log = log
-        self._tail_lines = tail_lines
 
     def run(
         self,
@@ -94,12 +93,12 @@ class Runner:
     ) -> ProcessResult:
         """Run argv to the end (or a cancel); keep(line) False drops noise such as progress bars."""
         argv = tuple(str(a) for a in argv)
-        tail: collections.deque[str] = collections.deque(maxlen=self._tail_lines)
+        lines: list[str] = []
 
         def deliver(line: str) -> None:
             if keep is not None and not keep(line):
                 return
-            tail.append(line)
+            lines.append(line)
             if self._log:
                 self._log(line)
             if on_line:
@@ -143,7 +142,7 @@ class Runner:
             self._log(
                 f"[exit code {returncode}{', cancelled' if cancelled else ''}, {seconds:.1f} s]"
             )
-        return ProcessResult(argv, returncode, tuple(tail), cancelled, seconds)
+        return ProcessResult(argv, returncode, tuple(lines), cancelled, seconds)
 
 
 def _platform_options() -> dict[str, object]:

@@ -15,12 +15,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from megabackup.errors import MegaBackupError
-from megabackup.outcome import Resolution
+from megabackup.outcome import Outcome, Resolution
 from megabackup.tools.runner import CancelToken, ProcessResult, Runner
 
 OWN_FILES_PATTERN = "Name .megabackup*"  # markers and probes that belong to one place only
@@ -58,20 +59,24 @@ def locate(configured: Path | None = None, bundled: Path | None = None) -> str:
     )
 
 
-def sync_argv(
-    program: str,
-    desktop: Path,
-    server: Path,
-    folders: Sequence[str] = (),
-    ignore: Sequence[str] = (),
-    keep_both: bool = True,
-    fastcheck: bool = True,
-    emptied_on_purpose: bool = False,
-) -> list[str]:
+@dataclass(frozen=True)
+class SyncJob:
+    """One two-way sync: the two roots, what of them, and how."""
+
+    desktop: Path
+    server: Path
+    folders: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    keep_both: bool = True  # a conflict keeps the newer in place and the other beside it
+    fastcheck: bool = True  # False: compare contents, not only sizes and times
+    emptied_on_purpose: bool = False  # the person confirmed that a side was emptied
+
+
+def sync_argv(program: str, job: SyncJob) -> list[str]:
     argv = [
         program,
-        str(desktop),
-        str(server),
+        str(job.desktop),
+        str(job.server),
         "-batch",
         "-ui",
         "text",
@@ -80,18 +85,18 @@ def sync_argv(
         "0",
         "-log=false",
         "-fastcheck",
-        "true" if fastcheck else "false",
+        "true" if job.fastcheck else "false",
         "-ignore",
         OWN_FILES_PATTERN,
     ]
-    for pattern in ignore:
+    for pattern in job.ignore:
         kind = "Path" if "/" in pattern else "Name"
         argv += ["-ignore", f"{kind} {pattern.strip('/')}"]
-    for folder in folders:
+    for folder in job.folders:
         argv += ["-path", folder]
-    if keep_both:
+    if job.keep_both:
         argv += ["-copyonconflict", "-prefer", "newer"]
-    if emptied_on_purpose:  # the person confirmed it; otherwise unison refuses an emptied side
+    if job.emptied_on_purpose:  # the person confirmed it; otherwise unison refuses an emptied side
         argv.append("-confirmbigdel=false")
     return argv
 
@@ -237,9 +242,27 @@ def conflict_copies(folder: Path, name: str) -> list[Path]:
 # Running a sync
 
 
+class SyncStatus(str, Enum):
+    OK = "ok"
+    CONFLICTS = "conflicts"  # done; some files changed on both sides
+    PARTIAL = "partial"  # some transfers failed
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def outcome(self) -> Outcome:
+        """What the sync step reports."""
+        return {
+            SyncStatus.OK: Outcome.OK,
+            SyncStatus.CONFLICTS: Outcome.WARNING,
+            SyncStatus.PARTIAL: Outcome.WARNING,
+            SyncStatus.CANCELLED: Outcome.CANCELLED,
+        }.get(self, Outcome.FAILED)
+
+
 @dataclass
 class SyncOutcome:
-    status: str  # ok | conflicts | partial | failed | cancelled
+    status: SyncStatus
     report: SyncReport
     message: str = ""
     process: ProcessResult | None = None
@@ -251,52 +274,31 @@ class Unison:
         self.program = program
         self.archive_dir = archive_dir
 
-    def sync(
-        self,
-        desktop: Path,
-        server: Path,
-        folders: Sequence[str] = (),
-        ignore: Sequence[str] = (),
-        keep_both: bool = True,
-        fastcheck: bool = True,
-        emptied_on_purpose: bool = False,
-        cancel: CancelToken | None = None,
-        on_line: Callable[[str], None] | None = None,
-    ) -> SyncOutcome:
+    def sync(self, job: SyncJob, cancel: CancelToken | None = None) -> SyncOutcome:
         self.archive_dir.mkdir(parents=True, exist_ok=True)
-        lines: list[str] = []
-
-        def collect(line: str) -> None:
-            lines.append(line)
-            if on_line:
-                on_line(line)
-
-        argv = sync_argv(
-            self.program, desktop, server, folders, ignore, keep_both, fastcheck, emptied_on_purpose
-        )
         result = self.runner.run(
-            argv,
+            sync_argv(self.program, job),
             env=environment(self.archive_dir),
-            on_line=collect,
             cancel=cancel,
             keep=lambda line: not is_noise(line),
         )
-        report = parse_output(lines, desktop, server)
+        report = parse_output(result.lines, job.desktop, job.server)
         status, message = classify(result, report)
         return SyncOutcome(status, report, message, result)
 
 
-def classify(result: ProcessResult, report: SyncReport) -> tuple[str, str]:
+def classify(result: ProcessResult, report: SyncReport) -> tuple[SyncStatus, str]:
     """(status, message) from the exit code, cross-checked with what the output said."""
     code = result.returncode
     if result.cancelled:
-        return "cancelled", "cancelled"
+        return SyncStatus.CANCELLED, "cancelled"
     if code == 0:
-        return ("conflicts" if report.conflicts else "ok"), ""
+        return (SyncStatus.CONFLICTS if report.conflicts else SyncStatus.OK), ""
     if code == 1:
-        return "conflicts", f"{len(report.skipped)} item(s) left alone because both sides changed"
+        skipped = len(report.skipped)
+        return SyncStatus.CONFLICTS, f"{skipped} item(s) left alone because both sides changed"
     if code == 2:
         listed = ", ".join(report.failed[:3])
-        return "partial", f"{len(report.failed)} item(s) could not be copied: {listed}"
+        return SyncStatus.PARTIAL, f"{len(report.failed)} item(s) could not be copied: {listed}"
     reason = report.fatal or result.last_lines(1) or f"exit code {code}"
-    return "failed", reason
+    return SyncStatus.FAILED, reason

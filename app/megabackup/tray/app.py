@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -124,17 +123,7 @@ def _flushed(update: Callable[[], None], display: Any) -> Callable[[], None]:
 
 def open_path(path: Path, *, edit: bool = False) -> None:
     """Open in the person's default viewer or editor, with no console window."""
-    if sys.platform == "win32":
-        winsys.open_with_default_program(path, edit=edit)
-        return
-    opener = "open" if sys.platform == "darwin" else "xdg-open"
-    subprocess.Popen(
-        [opener, str(path)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    winsys.open_with_default_program(path, edit=edit)
 
 
 def to_pystray(pystray: Any, items: Sequence[menu.Item], act: Callable[[str], None]) -> list:

@@ -11,13 +11,13 @@ import datetime as dt
 import sys
 from dataclasses import dataclass
 
-from megabackup.engine.status import describe_age
 from megabackup.notify import TOOLTIP_LIMIT, clip
 from megabackup.outcome import Outcome
 from megabackup.tray.firstrun import FILL_IN
 from megabackup.tray.icons import IconState
 from megabackup.tray.scheduler import pause_end
 from megabackup.tray.worker import BackupNow, Cancel, Command, Pause, Quit, Resume, Snapshot
+from megabackup.words import age_text
 
 RESTORE_TEXT = "Restore a file\u2026"
 
@@ -96,7 +96,7 @@ def view(snapshot: Snapshot) -> View:
         first = snapshot.next_due
         when = f"; the first one starts at {clock_text(first.at, now)}" if first else ""
         return View(IconState.OVERDUE, f"No backup yet{when}")
-    age = describe_age(max(0.0, now - snapshot.last_finished))
+    age = age_text(max(0.0, now - snapshot.last_finished))
     if snapshot.last_outcome == Outcome.WARNING:
         return View(IconState.WARNING, f"Last backup {age}: {_strip(snapshot.last_summary)}{retry}")
     if snapshot.last_outcome == Outcome.CANCELLED:

@@ -1,0 +1,240 @@
+"""Restoring a file or folder as it was, never overwriting anything.
+
+rdiff-backup restores into a hidden staging folder inside the destination (it needs a target
+that does not exist yet), and the result is then moved to a name that is free: an existing file
+is kept and the restored one gets a dated name.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from megabackup.restore import timephrase
+from megabackup.restore.locate import HOME, Locator, Repository, RestoreError, Target
+from megabackup.restore.versions import (
+    STAGING_PREFIX,
+    Unreadable,
+    Version,
+    Versions,
+    explain,
+    state_at,
+)
+from megabackup.tools import rdiff
+from megabackup.words import moment_text
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    path: Path  # where the restored copy now is
+    version: Version  # the snapshot it came from
+    kept: Path | None  # an existing file or folder that was left untouched
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def describe(self) -> str:
+        lines = [
+            f"Restored {self.path.name} as it was at {moment_text(self.version.time)} "
+            f"(from the {self.version.where})",
+            f"  to: {self.path}",
+        ]
+        if self.kept is not None:
+            lines.append(f"  {self.kept} already existed and was kept; the restored copy has a "
+                         "dated name")  # fmt: skip
+        return "\n".join(lines)
+
+
+class Restorer:
+    def __init__(
+        self,
+        locator: Locator,
+        versions: Versions,
+        tool: Callable[[], rdiff.Rdiff],
+        clock: Callable[[], float],
+    ) -> None:
+        self.locator = locator
+        self.versions = versions
+        self._tool = tool
+        self.clock = clock
+
+    def restore(
+        self, path: str | Path, as_of: str | float | None = None, to: Path | None = None
+    ) -> RestoreResult:
+        """Restore PATH as it was at as_of (default: the newest snapshot) into a new place."""
+        moment = self._moment(as_of)
+        targets = self.locator.resolve(path)
+        unreadable: list[str] = []
+        oldest: list[tuple[float, str]] = []
+        elsewhere: list[tuple[Repository, list[float]]] = []
+        readable = 0
+        for target in targets:
+            repositories, notes = self.locator.repositories(target.kind)
+            unreadable += [n for n in notes if n not in unreadable]
+            for repository in repositories:
+                try:
+                    sessions = self.versions.sessions(repository.path)
+                    if moment is not None and moment < sessions[0]:
+                        readable += 1
+                        oldest.append((sessions[0], repository.label))
+                        continue
+                    entries = self.versions.entries(repository.path / target.relative)
+                except Unreadable as exc:
+                    unreadable.append(f"{repository.label}: {exc}")
+                    continue
+                readable += 1
+                # No time given: the newest snapshot that holds it, so a deleted file comes back
+                # as it was last seen.
+                session = _session_at(
+                    sessions, moment if moment is not None else _last_seen(entries)
+                )
+                kind = state_at(entries, session)
+                if kind is not None and kind != "missing":
+                    version = Version("snapshot", repository.label, session, None,
+                                      kind == "directory", repository=repository.path,
+                                      newest=session == sessions[-1])  # fmt: skip
+                    return self.restore_version(target, version, to)
+                present = [e.time for e in entries if e.exists]
+                if present:
+                    elsewhere.append((repository, present))
+        name = targets[0].relative
+        if readable == 0 and unreadable:
+            raise RestoreError(f"no backup of {name} could be read: " + "; ".join(unreadable))
+        if elsewhere:
+            repository, present = elsewhere[0]
+            asked = moment_text(moment) if moment is not None else "the newest snapshot"
+            raise RestoreError(
+                f"{name} was not in the {repository.label} at {asked}; it is in snapshots from "
+                f"{moment_text(present[0])} to {moment_text(present[-1])} "
+                f'(see: megabackup versions "{name}")',
+                usage=True,
+            )
+        if oldest and moment is not None:
+            first, label = min(oldest)
+            raise RestoreError(
+                f"{moment_text(moment)} is before the first snapshot; the oldest snapshot is "
+                f"{moment_text(first)} (in the {label})",
+                usage=True,
+            )
+        looked = ", ".join(self.locator.labels(targets)) or "no backup is available"
+        extra = f" ({'; '.join(unreadable)})" if unreadable else ""
+        raise RestoreError(f"{name} is in no backup (looked in: {looked}){extra}", usage=True)
+
+    def restore_version(
+        self, target: Target, version: Version, to: Path | None = None
+    ) -> RestoreResult:
+        """Restore one snapshot version (from versions_of) without overwriting anything."""
+        target = target.normalised()
+        if not version.restorable or version.repository is None:
+            raise RestoreError(f"the {version.kind} on the {version.where} is not a snapshot")
+        folder = to if to is not None else self.default_folder(target, version.time)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
+        except OSError as exc:
+            raise RestoreError(f"cannot write to {folder}: {_reason(exc)}") from None
+        try:
+            staged = staging / target.name
+            try:
+                self._tool().restore(version.repository / target.relative, version.time, staged)
+            except rdiff.RdiffFailed as exc:
+                reason = explain(str(exc))
+                raise RestoreError(f"restoring {target.relative} failed: {reason}") from None
+            if not os.path.lexists(staged):  # rc 0 and nothing made: not there at that time
+                raise RestoreError(
+                    f"{target.relative} was not in the {version.where} at "
+                    f"{moment_text(version.time)}; nothing was restored",
+                    usage=True,
+                )
+            final, kept = _move_to_free_name(staged, folder, target.name, self.clock())
+        except OSError as exc:
+            raise RestoreError(f"cannot write to {folder}: {_reason(exc)}") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return RestoreResult(final, version, kept)
+
+    def default_folder(self, target: Target, moment: float) -> Path:
+        """'Restored <snapshot time>' beside the original; the desktop side for home files."""
+        settings = self.locator.settings
+        base = settings.desktop.home if target.kind == HOME else settings.server.data
+        assert base is not None
+        stamp = datetime.fromtimestamp(moment).strftime("%Y-%m-%d %H-%M")
+        parent = base.joinpath(*PurePosixPath(target.relative).parent.parts)
+        return parent / f"Restored {stamp}"
+
+    def _moment(self, as_of: str | float | None) -> float | None:
+        if as_of is None or isinstance(as_of, (int, float)):
+            return None if as_of is None else float(as_of)
+        try:
+            return timephrase.parse(as_of, self.clock())
+        except timephrase.TimePhraseError as exc:
+            raise RestoreError(str(exc), usage=True) from None
+
+
+def _session_at(sessions: list[float], moment: float | None) -> float:
+    if moment is None:
+        return sessions[-1]
+    return max(s for s in sessions if s <= moment)
+
+
+def _last_seen(entries: list[rdiff.IncrementEntry]) -> float | None:
+    present = [e.time for e in entries if e.exists]
+    return present[-1] if present else None
+
+
+def _move_to_free_name(
+    staged: Path, folder: Path, name: str, now: float
+) -> tuple[Path, Path | None]:
+    """Move staged to folder/name, or to a dated name if that exists: never over anything."""
+    wanted = folder / name
+    kept = wanted if os.path.lexists(wanted) else None
+    for candidate in _candidate_names(folder, name, now):
+        if os.path.lexists(candidate):
+            continue
+        try:
+            _move_no_overwrite(staged, candidate)
+        except FileExistsError:
+            continue  # appeared meanwhile: try the next name
+        return candidate, (kept if candidate != wanted else None)
+    raise RestoreError(f"no free name for {name} in {folder}")
+
+
+def _candidate_names(folder: Path, name: str, now: float) -> Iterator[Path]:
+    yield folder / name
+    path = PurePosixPath(name)
+    stem, suffix = (path.stem, path.suffix) if path.stem else (name, "")
+    stamp = datetime.fromtimestamp(now).strftime("%Y-%m-%d %H-%M-%S")
+    yield folder / f"{stem} (restored {stamp}){suffix}"
+    for number in range(2, 100):
+        yield folder / f"{stem} (restored {stamp} #{number}){suffix}"
+
+
+def _move_no_overwrite(source: Path, target: Path) -> None:
+    if source.is_dir() and not source.is_symlink():
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, "exists", str(target))
+        source.rename(target)  # same folder tree, so a rename; Windows never overwrites
+        return
+    # A hard link fails if target exists (a rename on POSIX would replace it).
+    options = {"follow_symlinks": False} if os.link in os.supports_follow_symlinks else {}
+    try:
+        os.link(source, target, **options)
+    except FileExistsError:
+        raise
+    except (OSError, NotImplementedError):  # no hard links here (FAT, some shares)
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, "exists", str(target)) from None
+        source.rename(target)
+        return
+    source.unlink()
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)

@@ -1,0 +1,46 @@
+"""How numbers are said to a person: sizes, durations, ages and moments. A leaf; pure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def size_text(count: float) -> str:
+    """'512 bytes', '1.5 KB', '3.2 GB'."""
+    units = ("bytes", "KB", "MB", "GB", "TB")
+    index = 0
+    while count >= 1024 and index < len(units) - 1:
+        count /= 1024
+        index += 1
+    return f"{count:.0f} bytes" if index == 0 else f"{count:.1f} {units[index]}"
+
+
+def duration_text(seconds: float) -> str:
+    """'45 seconds', '12 minutes', '3.5 hours', '2.0 days'."""
+    if seconds < 120:
+        return f"{seconds:.0f} seconds"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86_400:.1f} days"
+
+
+def age_text(seconds: float) -> str:
+    """'just now', '5 minutes ago', '2 hours ago', '3 days ago'."""
+    if seconds < 90:
+        return "just now"
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size * (1.5 if unit != "minute" else 1):
+            count = round(seconds / size)
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def moment_text(epoch: float, seconds: bool = True) -> str:
+    """A time as people read it, in local time: 2026-11-20 14:30:05."""
+    return (
+        datetime.fromtimestamp(epoch)
+        .astimezone()
+        .strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    )
