@@ -44,8 +44,8 @@ exe: setup
 	$(BIN)/pyinstaller --noconfirm build_exe.spec
 
 test: setup
-	$(BIN)/ruff check app tests
-	$(BIN)/ruff format --check app tests
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
 	$(BIN)/pytest -q
 
 # The long run of the "nothing lost" property test; it prints what it tried and checked.
@@ -56,12 +56,12 @@ property-long: setup
 		$(BIN)/pytest -q -s -p no:cacheprovider --timeout 0 tests/test_nothing_lost.py
 
 lint: setup
-	$(BIN)/ruff check app tests
-	$(BIN)/ruff format --check app tests
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
 
 format: setup
-	$(BIN)/ruff format app tests
-	$(BIN)/ruff check --fix app tests
+	$(BIN)/ruff format app tests bench
+	$(BIN)/ruff check --fix app tests bench
 
 clean:
 	rm -rf $(VENV) .system-packages-done build dist .pytest_cache .ruff_cache

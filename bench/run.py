@@ -36,8 +36,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from tests.gui.xvfb import start_xvfb  # the GUI tests' private X server
+
 from bench import trees
 from megabackup.engine import manifest
+from megabackup.settings import to_toml
 
 CASES = ("first", "no change", "1% changed")
 CASE_TITLES = {"first": "first cycle", "no change": "no change", "1% changed": "1% changed +50"}
@@ -166,40 +169,16 @@ class Places:
     settings = property(lambda self: self.root / "settings.toml")
 
 
-def _toml(value: Path | str) -> str:
-    text = value.as_posix() if isinstance(value, Path) else value
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _toml_list(values: Sequence[str]) -> str:
-    return "[" + ", ".join(_toml(v) for v in values) + "]"
-
-
 def write_settings(places: Places) -> None:
-    places.settings.write_text(
-        "\n".join(
-            [
-                "# Written by the MegaBackup benchmark for its generated places.",
-                "[desktop]",
-                f"home = {_toml(places.desktop_home)}",
-                f"backup = {_toml(places.desktop_backup)}",
-                "[server]",
-                f"home = {_toml(places.server_home)}",
-                f"data = {_toml(places.server_data)}",
-                "[external]",
-                f"name = {_toml(DRIVE_NAME)}",
-                f"path = {_toml(places.drive)}",
-                "[folders]",
-                f"home = {_toml_list(trees.HOME_FOLDERS)}",
-                "data = []",
-                f"ignore = {_toml_list(trees.IGNORE)}",
-                "[safety]",
-                'conflicts = "keep-both"',
-                "",
-            ]
-        ),
-        encoding="utf-8",
-    )
+    tables = {
+        "desktop": {"home": places.desktop_home, "backup": places.desktop_backup},
+        "server": {"home": places.server_home, "data": places.server_data},
+        "external": {"name": DRIVE_NAME, "path": places.drive},
+        "folders": {"home": trees.HOME_FOLDERS, "data": [], "ignore": trees.IGNORE},
+        "safety": {"conflicts": "keep-both"},
+    }
+    comment = "Written by the MegaBackup benchmark for its generated places."
+    places.settings.write_text(to_toml(tables, comment), encoding="utf-8")
 
 
 def build_base(config: Config) -> tuple[Path, trees.TreeInfo, trees.TreeInfo]:
@@ -607,20 +586,11 @@ def tray_idle(config: Config, say: Callable[[str], None] = print) -> TrayIdle:
     )
     started: list[subprocess.Popen[bytes]] = []
     try:
-        read_fd, write_fd = os.pipe()
-        xvfb = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "640x200x24", "-nolisten", "tcp"],
-            pass_fds=(write_fd,),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        xvfb, display = start_xvfb("640x200")
         started.append(xvfb)
-        os.close(write_fd)
-        with os.fdopen(read_fd) as pipe:
-            display = pipe.readline().strip()
         if not display:
             return TrayIdle("not available (Xvfb did not start)")
-        env.update(DISPLAY=f":{display}", PYSTRAY_BACKEND="xorg")
+        env.update(DISPLAY=display, PYSTRAY_BACKEND="xorg")
         if shutil.which("trayer"):  # a tray host to dock into, as on a desktop
             started.append(
                 subprocess.Popen(

@@ -13,6 +13,7 @@ from pathlib import Path
 UNISON_FOLDER = "unison"  # inside the bundle, beside nothing else, so it is easy to find
 UNISON_NAMES = ("unison.exe", "unison")
 TEMPLATE_NAME = "settings.toml"
+SOURCE_ROOT = Path(__file__).resolve().parents[2]  # app/megabackup/bundle.py -> the checkout
 
 
 def frozen() -> bool:
@@ -25,11 +26,16 @@ def bundle_dir() -> Path | None:
     return Path(folder) if folder else None
 
 
+def resources_dir() -> Path:
+    """Where the shipped files (settings.toml, icons/) are: the bundle, or the source checkout."""
+    return bundle_dir() or SOURCE_ROOT
+
+
 def settings_template() -> Path | None:
     """The shipped settings.toml: in the bundle, else at the top of the source checkout."""
     bundled = bundle_dir()
     candidates = [bundled / TEMPLATE_NAME] if bundled else []
-    candidates.append(Path(__file__).resolve().parents[2] / TEMPLATE_NAME)
+    candidates.append(SOURCE_ROOT / TEMPLATE_NAME)
     return next((c for c in candidates if c.is_file()), None)
 
 

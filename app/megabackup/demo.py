@@ -18,7 +18,7 @@ from megabackup.locations import AppPaths
 from megabackup.outcome import Outcome
 from megabackup.restore.backups import Backups
 from megabackup.restore.locate import EXTERNAL_DRIVE
-from megabackup.settings import Settings, load
+from megabackup.settings import Settings, load, to_toml
 
 HOME_FOLDERS = ("Documents", "Pictures")
 DATA_FOLDERS = ("Projects", "Archive")
@@ -39,29 +39,15 @@ def build_places(root: Path) -> Path:
     (root / "desktop" / "backup").mkdir(parents=True, exist_ok=True)
     places.write_drive_marker(drive, "MegaBackup")
     settings_path = root / "settings.toml"
-    settings_path.write_text(
-        "\n".join(
-            [
-                "# Settings written by `megabackup demo` for its sample places.",
-                "[desktop]",
-                f"home = {_toml(desktop_home)}",
-                f"backup = {_toml(root / 'desktop' / 'backup')}",
-                "[server]",
-                f"home = {_toml(server_home)}",
-                f"data = {_toml(server_data)}",
-                "[external]",
-                'name = "MegaBackup"',
-                f"path = {_toml(drive)}",
-                "[folders]",
-                f"home = {_toml_list(HOME_FOLDERS)}",
-                f"data = {_toml_list(DATA_FOLDERS)}",
-                "[safety]",
-                'conflicts = "keep-both"',
-                "",
-            ]
-        ),
-        encoding="utf-8",
-    )
+    tables = {
+        "desktop": {"home": desktop_home, "backup": root / "desktop" / "backup"},
+        "server": {"home": server_home, "data": server_data},
+        "external": {"name": "MegaBackup", "path": drive},
+        "folders": {"home": HOME_FOLDERS, "data": DATA_FOLDERS},
+        "safety": {"conflicts": "keep-both"},
+    }
+    comment = "Settings written by `megabackup demo` for its sample places."
+    settings_path.write_text(to_toml(tables, comment), encoding="utf-8")
     return settings_path
 
 
@@ -168,14 +154,6 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError:
         return ""
-
-
-def _toml(path: Path) -> str:
-    return '"' + path.as_posix().replace('"', '\\"') + '"'
-
-
-def _toml_list(names: tuple[str, ...]) -> str:
-    return "[" + ", ".join(f'"{n}"' for n in names) + "]"
 
 
 __all__ = ["build_places", "run_demo"]

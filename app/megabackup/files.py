@@ -1,29 +1,70 @@
-"""When something last happened (retention, the full sync check): one small JSON file each.
+"""MegaBackup's own small files: written whole or not at all, and the stamps of when things ran.
 
-A leaf module. A missing or damaged stamp reads as "never"; a stamp is written whole or not at all.
+A leaf module. `atomic_write` writes a temporary file beside the target, flushes it to the disk
+and renames it over the target, so a power cut leaves the old file or the new one, never half of
+either (the places memory behind the mass-deletion hold, the manifests, the pause, the stamps).
+A missing or damaged stamp reads as "never".
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import tempfile
 from pathlib import Path
 
 
-def read_stamp(folder: Path, name: str) -> float | None:
+def atomic_write(path: Path, content: str | bytes) -> None:
+    """Replace path with content; on any failure the old file stays as it was."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        return float(json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))["last_run"])
-    except (OSError, ValueError, KeyError, TypeError):
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(temporary).unlink()
+        raise
+
+
+def write_json(path: Path, content: object) -> None:
+    atomic_write(path, json.dumps(content, indent=2) + "\n")
+
+
+def read_json(path: Path) -> object:
+    """The parsed file, or None when it is missing, unreadable or not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def read_stamp(folder: Path, name: str) -> float | None:
+    data = read_json(folder / f"{name}.json")
+    try:
+        return float(data["last_run"])  # type: ignore[index]
+    except (ValueError, KeyError, TypeError):
         return None
 
 
 def write_stamp(folder: Path, name: str, when: float) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{name}.json"
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(json.dumps({"last_run": when}) + "\n", encoding="utf-8")
-    temporary.replace(target)
+    write_json(folder / f"{name}.json", {"last_run": when})
 
 
 def due(last: float | None, now: float, every_seconds: float) -> bool:
     """Never done, done "in the future" (the clock was set back), or done long enough ago."""
     return last is None or last > now or now - last >= every_seconds
+
+
+def folder_names(folder: Path) -> list[tuple[str, bool]]:
+    """(name, is a folder) of each entry, links not followed; none when it cannot be read."""
+    try:
+        with os.scandir(folder) as entries:
+            return [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+    except OSError:
+        return []

@@ -16,6 +16,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
+from megabackup import bundle
 from megabackup.outcome import Outcome
 
 log = logging.getLogger(__name__)
@@ -261,7 +262,7 @@ def plyer_channel(app_icon: Path | None = None, timeout: int = 10) -> Channel:
 
 def default_icon_file() -> Path | None:
     """The shipped icon plyer can show: an .ico on Windows (it needs one), a PNG elsewhere."""
-    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2])) / "icons"
+    base = bundle.resources_dir() / "icons"
     icon = base / ("megabackup.ico" if sys.platform == "win32" else "megabackup-ok.png")
     return icon if icon.is_file() else None
 

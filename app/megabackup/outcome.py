@@ -41,6 +41,23 @@ class Outcome(str, Enum):
         return self.value
 
 
+class ToolStatus(str, Enum):
+    """How one run of a tool ended, in its own words, and the Outcome its step reports.
+
+    Members are written `WORD = "word", Outcome.X`."""
+
+    outcome: Outcome
+
+    def __new__(cls, word: str, outcome: Outcome) -> ToolStatus:
+        member = str.__new__(cls, word)
+        member._value_ = word
+        member.outcome = outcome
+        return member
+
+    def __str__(self) -> str:
+        return self.value
+
+
 class ExitCode(IntEnum):
     OK = 0  # all good
     WARNING = 1  # the cycle ran with warnings or conflicts

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from megabackup.errors import MegaBackupError
+from megabackup.files import write_json
 
 if TYPE_CHECKING:  # settings imports this table; the arrow must not point back at run time
     from megabackup.settings import Settings
@@ -122,7 +123,7 @@ def write_drive_marker(folder: Path, name: str) -> Path:
         "created": existing.get("created") if existing else _now_iso(),
         "about": "This folder holds MegaBackup snapshots. Do not delete this file.",
     }
-    _write_json_atomically(marker, content)
+    write_json(marker, content)
     return marker
 
 
@@ -236,7 +237,7 @@ def write_place_marker(folder: Path, place: str) -> str:
         "created": _now_iso(),
         "about": "MegaBackup recognises this folder by this file. Do not delete it.",
     }
-    _write_json_atomically(folder / PLACE_MARKER, content)
+    write_json(folder / PLACE_MARKER, content)
     return marker_id
 
 
@@ -270,7 +271,7 @@ class PlaceMemory:
             "filled": self.filled,
             "pending_deletions": self.pending_deletions,
         }
-        _write_json_atomically(self.path, content)
+        write_json(self.path, content)
 
     def remember_contents(self, place: str, root: Path, folders: Sequence[str]) -> None:
         names = list(folders) or ["."]
@@ -283,10 +284,3 @@ class PlaceMemory:
             for name in self.filled.get(place, [])
             if not has_content(root, [] if name == "." else [name])
         ]
-
-
-def _write_json_atomically(path: Path, content: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)

@@ -189,6 +189,35 @@ def load(path: Path, *, check_folders: bool = True) -> Settings:
     return parse(raw, source=path, check_folders=check_folders)
 
 
+def to_toml(tables: dict[str, dict[str, Any]], comment: str = "") -> str:
+    """Settings as TOML text, for the files MegaBackup writes itself (the demo's, the
+    benchmark's): paths with forward slashes, as the template asks."""
+    lines = [f"# {comment}"] if comment else []
+    for table, values in tables.items():
+        lines.append(f"[{table}]")
+        lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    text = value.as_posix() if isinstance(value, Path) else str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def read_document(path: Path) -> dict[str, Any] | None:
+    """The file's TOML as it stands, unvalidated; None when it cannot be read or parsed."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):
+        return None
+
+
 def parse(raw: bytes, *, source: Path | None = None, check_folders: bool = True) -> Settings:
     """Validate settings given as TOML bytes (see load)."""
     try:
@@ -391,6 +420,13 @@ def _to_patterns(value: Any, spec: Field) -> tuple[str, ...]:
         if pattern.startswith("/") or ".." in pattern.split("/"):
             raise _Invalid(f"{_show(pattern)} must be relative to the home or data folder")
     return patterns
+
+
+def path_pattern(pattern: str) -> str | None:
+    """The rule of folders.ignore: a pattern with a "/" matches a path from the root of the place
+    (the path it names, slashes at its ends dropped, is returned); one without matches a name at
+    any depth (None)."""
+    return pattern.strip("/") if "/" in pattern else None
 
 
 _CONVERTERS: dict[str, Callable[[Any, Field], Any]] = {

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .xvfb import start_xvfb
+
 HERE = Path(__file__).resolve().parent
 BINARIES = ("Xvfb", "trayer", "dbus-daemon", "dunst", "xdotool", "xwininfo", "import")
 # The apt packages that provide them (the Makefile's APT_PACKAGES installs them).
@@ -158,23 +160,11 @@ class Desktop:
         return process
 
     def _start_xvfb(self) -> str:
-        read, write = os.pipe()
-        log = (self.folder / "xvfb.log").open("wb")
-        process = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write), "-screen", "0", "640x400x24", "-nolisten", "tcp"],
-            pass_fds=(write,),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        os.close(write)
+        process, display = start_xvfb("640x400", self.folder / "xvfb.log")
         self.processes.append(process)
-        with os.fdopen(read) as stream:
-            number = stream.readline().strip()
-        if not number:
+        if not display:
             raise AssertionError("Xvfb did not start; see xvfb.log in " + str(self.folder))
-        return f":{number}"
+        return display
 
     def _start_bus(self, name: str) -> str:
         process = subprocess.Popen(

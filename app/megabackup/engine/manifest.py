@@ -42,6 +42,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from megabackup.files import atomic_write
+from megabackup.settings import path_pattern
+
 FORMAT = 1
 DOUBT_SECONDS = 2.0
 _NS = 1_000_000_000
@@ -125,8 +128,9 @@ class _Selection:
 
     @classmethod
     def build(cls, folders: Sequence[str], ignore: Sequence[str]) -> _Selection:
-        names = tuple(_glob(p) for p in ignore if "/" not in p)
-        paths = tuple(_glob(p.strip("/")) for p in ignore if "/" in p)
+        as_paths = [path_pattern(p) for p in ignore]
+        names = tuple(_glob(p) for p, path in zip(ignore, as_paths, strict=True) if path is None)
+        paths = tuple(_glob(path) for path in as_paths if path is not None)
         split = tuple(
             tuple(os.path.normcase(part) for part in f.strip("/").split("/") if part)
             for f in folders
@@ -282,19 +286,8 @@ def unchanged(
 
 
 def save(manifest: Manifest, path: Path) -> None:
-    """Write atomically: a temporary file beside it, flushed, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(dataclasses.asdict(manifest), sort_keys=True, indent=1)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    """Written whole or not at all."""
+    atomic_write(path, json.dumps(dataclasses.asdict(manifest), sort_keys=True, indent=1))
 
 
 def load(path: Path) -> Manifest | None:

@@ -11,13 +11,12 @@ and the last-run record below tell the caller when.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from megabackup.files import read_stamp, write_stamp
 from megabackup.locations import AppPaths
 from megabackup.tools import rdiff
 from megabackup.tools.runner import CancelToken, Runner
@@ -25,7 +24,8 @@ from megabackup.tools.runner import CancelToken, Runner
 OK, DAMAGED, NEEDS_REPAIR, UNREADABLE, MISSING, CANCELLED = (
     "ok", "damaged", "needs-repair", "unreadable", "missing", "cancelled"
 )  # fmt: skip
-LAST_RUN_FILE = "verify.json"
+STAMP = "verify"
+LAST_RUN_FILE = f"{STAMP}.json"
 DAY = 86400
 
 
@@ -142,18 +142,9 @@ def is_due(last_run: float | None, now: float, every_days: float) -> bool:
 
 
 def last_run(paths: AppPaths) -> float | None:
-    try:
-        data = json.loads((paths.root / LAST_RUN_FILE).read_text(encoding="utf-8"))
-        return float(data["last_run"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    return read_stamp(paths.root, STAMP)
 
 
 def record_run(paths: AppPaths, when: float | None = None, clock: Callable[[], float] = time.time):
-    """Remember when a verify finished (written whole or not at all)."""
-    paths.root.mkdir(parents=True, exist_ok=True)
-    target = paths.root / LAST_RUN_FILE
-    temporary = target.with_name(target.name + ".tmp")
-    moment = clock() if when is None else when
-    temporary.write_text(json.dumps({"last_run": moment}) + "\n", encoding="utf-8")
-    os.replace(temporary, target)
+    """Remember when a verify finished."""
+    write_stamp(paths.root, STAMP, clock() if when is None else when)

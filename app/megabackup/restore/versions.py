@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from megabackup.files import folder_names
 from megabackup.restore.locate import HOME, Locator, Repository, RestoreError, Target
 from megabackup.tools import rdiff, unison
 from megabackup.words import moment_text, size_text
@@ -146,12 +147,12 @@ class Versions:
         """The names in a folder: live ones, and ones only in a backup (deleted since)."""
         found: dict[str, FolderEntry] = {}
         for _where, root in self.locator.live_roots(kind):
-            for name, is_dir in _scan(root.joinpath(*PurePosixPath(relative).parts)):
+            for name, is_dir in folder_names(root.joinpath(*PurePosixPath(relative).parts)):
                 if not name.startswith((".megabackup", STAGING_PREFIX)):
                     found.setdefault(name, FolderEntry(name, is_dir, live=True))
         repositories, _notes = self.locator.repositories(kind)
         for repository in repositories:
-            for name, is_dir in rdiff.folder_names(repository.path, relative):
+            for name, is_dir in rdiff.repository_names(repository.path, relative):
                 found.setdefault(name, FolderEntry(name, is_dir, live=False))
         return sorted(found.values(), key=lambda e: (not e.is_dir, e.name.casefold()))
 
@@ -238,11 +239,3 @@ def _live_version(kind: str, where: str, path: Path) -> Version | None:
         return None
     is_dir = path.is_dir()
     return Version(kind, where, info.st_mtime, size_of(path), is_dir, path=path)
-
-
-def _scan(folder: Path) -> list[tuple[str, bool]]:
-    try:
-        with os.scandir(folder) as entries:
-            return [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
-    except OSError:
-        return []

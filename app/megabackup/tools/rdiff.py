@@ -24,11 +24,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from enum import Enum
 from pathlib import Path, PurePosixPath
 
+from megabackup import files
 from megabackup.errors import MegaBackupError
-from megabackup.outcome import Outcome
+from megabackup.outcome import Outcome, ToolStatus
+from megabackup.settings import path_pattern
 from megabackup.tools.runner import CancelToken, ProcessResult, Runner
 
 API_VERSION = "201"
@@ -80,10 +81,8 @@ def selection_args(source: Path, folders: Sequence[str], ignore: Sequence[str]) 
     base = glob_escape(source.as_posix().rstrip("/"))
     args: list[str] = []
     for pattern in ignore:
-        if "/" in pattern:
-            args += ["--exclude", f"{base}/{pattern.strip('/')}"]
-        else:
-            args += ["--exclude", f"**/{pattern}"]
+        path = path_pattern(pattern)
+        args += ["--exclude", f"**/{pattern}" if path is None else f"{base}/{path}"]
     if folders:
         for folder in folders:
             args += ["--include", f"{base}/{glob_escape(folder)}"]
@@ -171,22 +170,12 @@ def parse_timestamp(stamp: str) -> float | None:
     return moment.astimezone(timezone.utc).timestamp()
 
 
-class BackupStatus(str, Enum):
-    OK = "ok"
-    REPAIRED = "repaired"  # rolled back an interrupted backup, then backed up
-    FILE_ERRORS = "file-errors"  # done, but some files could not be read
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def outcome(self) -> Outcome:
-        """What the step that ran this backup reports."""
-        return {
-            BackupStatus.OK: Outcome.OK,
-            BackupStatus.REPAIRED: Outcome.OK,
-            BackupStatus.FILE_ERRORS: Outcome.WARNING,
-            BackupStatus.CANCELLED: Outcome.CANCELLED,
-        }.get(self, Outcome.FAILED)
+class BackupStatus(ToolStatus):
+    OK = "ok", Outcome.OK
+    REPAIRED = "repaired", Outcome.OK  # rolled back an interrupted backup, then backed up
+    FILE_ERRORS = "file-errors", Outcome.WARNING  # done, but some files could not be read
+    FAILED = "failed", Outcome.FAILED
+    CANCELLED = "cancelled", Outcome.CANCELLED
 
 
 def classify(returncode: int) -> BackupStatus:
@@ -301,28 +290,20 @@ def _statistics_lines(path: Path) -> Iterator[tuple[str, int | None]]:
                 yield parts[0], int(size) if size.isdigit() else None
 
 
-def folder_names(repository: Path, relative: str) -> list[tuple[str, bool]]:
+def repository_names(repository: Path, relative: str) -> list[tuple[str, bool]]:
     """(name, is a folder) of every entry a repository knows in a folder: those in the mirror and
     those that only have increments (deleted since), unquoted."""
     found: dict[str, bool] = {}
     mirror = repository.joinpath(*PurePosixPath(relative).parts)
-    for name, is_dir in _scan(mirror):
+    for name, is_dir in files.folder_names(mirror):
         if not (relative == "" and name == DATA_DIR):
             found.setdefault(name, is_dir)
-    for name, is_dir in _scan(repository / DATA_DIR / "increments" / relative):
+    for name, is_dir in files.folder_names(repository / DATA_DIR / "increments" / relative):
         split = split_increment_name(name)
         if split is not None:
             name, is_dir = split[0], split[2] == "dir"
         found.setdefault(name, is_dir)
     return sorted(found.items())
-
-
-def _scan(folder: Path) -> list[tuple[str, bool]]:
-    try:
-        with os.scandir(folder) as entries:
-            return [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
-    except OSError:
-        return []
 
 
 # ---------------------------------------------------------------------------

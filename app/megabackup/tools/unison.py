@@ -17,11 +17,11 @@ import re
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 
 from megabackup.errors import MegaBackupError
-from megabackup.outcome import Outcome, Resolution
+from megabackup.outcome import Outcome, Resolution, ToolStatus
+from megabackup.settings import path_pattern
 from megabackup.tools.runner import CancelToken, ProcessResult, Runner
 
 OWN_FILES_PATTERN = "Name .megabackup*"  # markers and probes that belong to one place only
@@ -90,8 +90,8 @@ def sync_argv(program: str, job: SyncJob) -> list[str]:
         OWN_FILES_PATTERN,
     ]
     for pattern in job.ignore:
-        kind = "Path" if "/" in pattern else "Name"
-        argv += ["-ignore", f"{kind} {pattern.strip('/')}"]
+        path = path_pattern(pattern)
+        argv += ["-ignore", f"Name {pattern}" if path is None else f"Path {path}"]
     for folder in job.folders:
         argv += ["-path", folder]
     if job.keep_both:
@@ -242,22 +242,12 @@ def conflict_copies(folder: Path, name: str) -> list[Path]:
 # Running a sync
 
 
-class SyncStatus(str, Enum):
-    OK = "ok"
-    CONFLICTS = "conflicts"  # done; some files changed on both sides
-    PARTIAL = "partial"  # some transfers failed
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def outcome(self) -> Outcome:
-        """What the sync step reports."""
-        return {
-            SyncStatus.OK: Outcome.OK,
-            SyncStatus.CONFLICTS: Outcome.WARNING,
-            SyncStatus.PARTIAL: Outcome.WARNING,
-            SyncStatus.CANCELLED: Outcome.CANCELLED,
-        }.get(self, Outcome.FAILED)
+class SyncStatus(ToolStatus):
+    OK = "ok", Outcome.OK
+    CONFLICTS = "conflicts", Outcome.WARNING  # done; some files changed on both sides
+    PARTIAL = "partial", Outcome.WARNING  # some transfers failed
+    FAILED = "failed", Outcome.FAILED
+    CANCELLED = "cancelled", Outcome.CANCELLED
 
 
 @dataclass

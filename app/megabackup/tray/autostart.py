@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from megabackup import winsys
+from megabackup.files import atomic_write
 
 RUN_KEY = winsys.RUN_KEY
 VALUE_NAME = "MegaBackup"
@@ -96,10 +97,7 @@ class Autostart:
         if not enabled:
             self.desktop_file.unlink(missing_ok=True)
             return
-        self.desktop_file.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.desktop_file.with_suffix(".tmp")
-        temp.write_text(self.desktop_entry(), encoding="utf-8")
-        os.replace(temp, self.desktop_file)
+        atomic_write(self.desktop_file, self.desktop_entry())
 
     def desktop_entry(self) -> str:
         return "\n".join(

@@ -12,20 +12,15 @@ carries the original topology), so it counts as filled in.
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from megabackup import bundle, winsys
+from megabackup.files import atomic_write
 from megabackup.notify import Notice, NoticeKind
 from megabackup.places import PLACES
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10 (the Windows rdiff-backup wheel)
-    import tomli as tomllib
+from megabackup.settings import read_document
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +42,7 @@ def install_template(settings_path: Path, template: Path | None = None) -> bool:
     if source is None:
         log.warning("no settings template is shipped; %s stays missing", settings_path)
         return False
-    settings_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = settings_path.with_name(settings_path.name + ".tmp")
-    partial.write_bytes(source.read_bytes())
-    os.replace(partial, settings_path)  # whole or not at all: the worker may be reading it
+    atomic_write(settings_path, source.read_bytes())  # the worker may be reading it
     log.info("first run: the settings template was copied to %s", settings_path)
     return True
 
@@ -60,7 +52,7 @@ def unfilled(settings_path: Path, template: Path | None = None) -> list[str]:
     source = template or bundle.settings_template()
     if source is None:
         return []
-    mine, example = _read(settings_path), _read(source)
+    mine, example = read_document(settings_path), read_document(source)
     if mine is None or example is None:
         return []  # unreadable: loading the settings names the problem
     left = []
@@ -85,13 +77,6 @@ def welcome(
     except Exception as exc:  # no editor: the notification still says where the file is
         log.warning("cannot open %s: %r", settings_path, exc)
     notify(WELCOME)
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError):
-        return None
 
 
 def _value(data: dict[str, Any], table: str, key: str) -> str | None:

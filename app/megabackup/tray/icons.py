@@ -17,6 +17,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from megabackup import bundle
+
 Colour = tuple[int, int, int]
 Point = tuple[float, float]
 
@@ -247,7 +249,7 @@ if __name__ == "__main__":
         "folder",
         nargs="?",
         type=Path,
-        default=Path(__file__).resolve().parents[3] / "icons",
+        default=bundle.SOURCE_ROOT / "icons",
         help="output folder (default: the repository's icons/ folder)",
     )
     for written_path in write_icon_files(parser.parse_args().folder):

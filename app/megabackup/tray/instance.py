@@ -23,6 +23,7 @@ from pathlib import Path
 import filelock
 
 from megabackup.errors import MegaBackupError
+from megabackup.files import write_json
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,8 @@ class Instance:
         server.settimeout(0.5)  # so close() is noticed
         self._server = server
         port = server.getsockname()[1]
-        temp = self.address_file.with_suffix(".tmp")
-        temp.write_text(json.dumps({"port": port, "token": token, "pid": os.getpid()}))
-        os.replace(temp, self.address_file)
+        # whole or not at all: a second launch may read it at once (and only this user may)
+        write_json(self.address_file, {"port": port, "token": token, "pid": os.getpid()})
         self._thread = threading.Thread(
             target=self._accept,
             args=(server, token, handle),

@@ -8,14 +8,13 @@ pause is saved in state.json so that it survives a restart.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from megabackup.files import write_json
 
 SETTLE_SECONDS = 90.0  # after start-up or wake: let the network and the drives come up first
 FIRST_RETRY_SECONDS = 5 * 60.0
@@ -117,18 +116,7 @@ def save_pause(path: Path, pause: PauseState) -> None:
     except (OSError, ValueError):
         data = {}
     data["pause"] = {"paused": pause.paused, "until": pause.until}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=2)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(temp).unlink()
-        raise
+    write_json(path, data)
 
 
 class Scheduler:
