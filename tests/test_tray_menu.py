@@ -19,26 +19,25 @@ from megabackup.tray import menu
 from megabackup.tray.autostart import Autostart
 from megabackup.tray.icons import IconState
 from megabackup.tray.scheduler import Due
+from megabackup.tray.state import Progress, TrayState
 from megabackup.tray.worker import (
     BackupNow,
     Cancel,
     Pause,
-    Progress,
     Quit,
     ReloadSettings,
     Resume,
-    Snapshot,
 )
 
 NOW = dt.datetime(2026, 11, 30, 13, 0).timestamp()
 AT_1530 = dt.datetime(2026, 11, 30, 15, 30).timestamp()
 HOUR = 3600.0
-GOOD = Snapshot(
+GOOD = TrayState(
     taken=NOW, last_finished=NOW - 2 * HOUR, last_outcome=Outcome.OK, last_summary="All good"
 )
 
 
-def snap(**changes: Any) -> Snapshot:
+def snap(**changes: Any) -> TrayState:
     return dataclasses.replace(GOOD, **changes)
 
 
@@ -121,7 +120,7 @@ def snap(**changes: Any) -> Snapshot:
         (snap(stopped=True, quitting=True), IconState.PAUSED, "MegaBackup has stopped"),
     ],
 )
-def test_status_line_and_icon(snapshot: Snapshot, state: IconState, line: str) -> None:
+def test_status_line_and_icon(snapshot: TrayState, state: IconState, line: str) -> None:
     view = menu.view(snapshot)
     assert (view.state, view.line) == (state, line)
 
@@ -258,7 +257,7 @@ def pystray(monkeypatch: pytest.MonkeyPatch) -> Any:
 class FakeWorker:
     """Stands in for the worker thread: records commands (the tray must only enqueue)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: TrayState) -> None:
         self.snapshot = snapshot
         self.commands: list[object] = []
         self.alive = True

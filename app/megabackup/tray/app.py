@@ -34,7 +34,8 @@ from megabackup.notify import (
 from megabackup.tray import firstrun, instance, menu
 from megabackup.tray.autostart import Autostart, launch_command
 from megabackup.tray.icons import IconState, render
-from megabackup.tray.worker import Quit, ReloadSettings, Snapshot, Worker
+from megabackup.tray.state import TrayState
+from megabackup.tray.worker import Quit, ReloadSettings, Worker
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,7 @@ class TrayApp:
         self.opener = opener
         self.notify = notify or (lambda notice: None)
         self.first_run = first_run  # the template was just put in place: open it and explain
-        self.snapshot: Snapshot = worker.snapshot
+        self.snapshot: TrayState = worker.snapshot
         self.items: tuple[menu.Item, ...] = ()
         self._drawn: tuple[IconState, int | None] | None = None
         self._lock = threading.Lock()  # snapshots and autostart clicks may redraw at once
@@ -195,7 +196,7 @@ class TrayApp:
         self.loop_ended = threading.Event()
 
     # ---- from the worker thread ----
-    def on_snapshot(self, snapshot: Snapshot) -> None:
+    def on_snapshot(self, snapshot: TrayState) -> None:
         self.snapshot = snapshot
         self.redraw()
         if snapshot.stopped and self.quitting:

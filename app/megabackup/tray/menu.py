@@ -16,7 +16,8 @@ from megabackup.outcome import Outcome
 from megabackup.tray.firstrun import FILL_IN
 from megabackup.tray.icons import IconState
 from megabackup.tray.scheduler import pause_end
-from megabackup.tray.worker import BackupNow, Cancel, Command, Pause, Quit, Resume, Snapshot
+from megabackup.tray.state import TrayState
+from megabackup.tray.worker import BackupNow, Cancel, Command, Pause, Quit, Resume
 from megabackup.words import age_text
 
 RESTORE_TEXT = "Restore a file\u2026"
@@ -54,7 +55,7 @@ class View:
         return clip(self.line, TOOLTIP_LIMIT)
 
 
-def view(snapshot: Snapshot) -> View:
+def view(snapshot: TrayState) -> View:
     """The icon state and the status line: the first thing that needs the person wins."""
     now = snapshot.taken
     if snapshot.stopped and snapshot.quitting:
@@ -104,7 +105,7 @@ def view(snapshot: Snapshot) -> View:
     return View(IconState.OK, f"Last backup {age}, all good")
 
 
-def _running(snapshot: Snapshot) -> View:
+def _running(snapshot: TrayState) -> View:
     progress = snapshot.progress
     if snapshot.cancelling:
         return View(IconState.RUNNING, "Cancelling the backup\u2026")
@@ -115,14 +116,14 @@ def _running(snapshot: Snapshot) -> View:
     return View(IconState.RUNNING, line, fraction)
 
 
-def _next_try(snapshot: Snapshot) -> str:
+def _next_try(snapshot: TrayState) -> str:
     due = snapshot.next_due
     if due is None or not snapshot.retrying:
         return ""
     return f"; trying again at {clock_text(due.at, snapshot.taken)}"
 
 
-def _next(snapshot: Snapshot) -> str:
+def _next(snapshot: TrayState) -> str:
     due = snapshot.next_due
     return f"; next at {clock_text(due.at, snapshot.taken)}" if due else ""
 
@@ -154,7 +155,7 @@ def autostart_label(platform: str = sys.platform) -> str:
 
 
 def build(
-    snapshot: Snapshot,
+    snapshot: TrayState,
     *,
     autostart: bool | None,
     platform: str = sys.platform,

@@ -1,15 +1,16 @@
-"""The tray's worker: one thread that owns all state; commands in, status snapshots out.
+"""The tray's worker: one thread that owns all state; commands in, tray states out.
 
-The tray only enqueues commands and draws the snapshots it is given. The worker decides when a
+The tray only enqueues commands and draws the states it is given. The worker decides when a
 cycle runs (the schedule, the pause, "back up now"), runs it, notifies, and publishes an
-immutable `Snapshot` after every change. The engine is synchronous, so each cycle runs on a
-short-lived helper thread whose events come back through the same queue: the worker itself
-never blocks, and a pause or cancel shows within a second even in a long step. Cancel and quit
-also trip the cycle's CancelToken at once, which ends the tools' process trees.
+immutable `TrayState` (tray/state.py) after every change. The engine is synchronous, so each
+cycle runs on a short-lived helper thread whose events come back through the same queue: the
+worker itself never blocks, and a pause or cancel shows within a second even in a long step.
+Cancel and quit also trip the cycle's CancelToken at once, which ends the tools' process trees.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import math
@@ -40,16 +41,17 @@ from megabackup.notify import (
     cycle_notice,
     overdue_notice,
     overdue_places,
-    settings_notice,
 )
 from megabackup.outcome import Outcome
 from megabackup.runlog import newest_log
-from megabackup.settings import Settings, SettingsError, load
-from megabackup.tray import firstrun
+from megabackup.settings import Settings
 from megabackup.tray.scheduler import Due, PauseState, Scheduler
+from megabackup.tray.state import Facts, Progress, TrayState, tray_state
+from megabackup.tray.watcher import SettingsWatcher
 
 log = logging.getLogger(__name__)
 
+KEPT_RESULTS = 20
 TICK_SECONDS = 20.0  # the longest wait between looks at the clock (ages, sleep, settings file)
 OVERDUE_REMINDER_SECONDS = 24 * 3600.0
 
@@ -101,41 +103,7 @@ class _Done:  # from the cycle thread
     busy: bool = False  # another cycle (a command-line run) holds the lock
 
 
-# ---- what the tray shows ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Progress:
-    index: int
-    total: int
-    title: str
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything the menu, icon and tooltip need, as plain facts taken at `taken`."""
-
-    taken: float
-    running: bool = False
-    cancelling: bool = False
-    progress: Progress | None = None
-    paused: bool = False
-    paused_until: float | None = None
-    last_finished: float | None = None
-    last_outcome: Outcome | None = None  # None: no cycle has run yet
-    last_summary: str = ""
-    open_conflicts: int = 0
-    overdue: tuple[tuple[str, int], ...] = ()
-    next_due: Due | None = None
-    retrying: bool = False
-    settings_problem: str = ""  # first line of what is wrong with the settings file
-    settings_usable: bool = True  # False when no good settings were ever loaded
-    busy_elsewhere: bool = False  # a `megabackup run` from the command line holds the lock
-    deletions_waiting: int = 0  # the last sync waits for an OK to pass on this many deletions
-    last_log: Path | None = None
-    quitting: bool = False
-    stopped: bool = False  # the worker has ended (after Quit, or by a bug)
-
-
-Publish = Callable[[Snapshot], None]
+Publish = Callable[[TrayState], None]
 Notify = Callable[[Notice], object]
 
 
@@ -170,10 +138,7 @@ class Worker:
         self._progress: Progress | None = None
         self._cancelling = False
         self._quitting = False
-        self._settings: Settings | None = None
-        self._settings_problem = ""
-        self._settings_stamp: tuple[int, int] | None = None
-        self._announced: tuple[str, tuple[int, int] | None] | None = None
+        self._watcher = SettingsWatcher(settings_path, self._notify)
         self._repeats = Repeats()
         self._busy_elsewhere = False
         self._deletions_waiting = 0
@@ -183,8 +148,10 @@ class Worker:
         now = clock()
         kwargs = {} if settle_seconds is None else {"settle": settle_seconds}
         self.scheduler = Scheduler(paths.state, now, **kwargs)
-        self._snapshot = Snapshot(taken=now)
-        self.results: list[CycleResult] = []  # this session's cycles, newest last (for tests, logs)
+        self._snapshot = TrayState(taken=now)
+        # this session's latest cycles, newest last (for the tests and the log); a tray that runs
+        # for months must not keep every one
+        self.results: collections.deque[CycleResult] = collections.deque(maxlen=KEPT_RESULTS)
 
     # ---- called from any thread ----
     def start(self) -> None:
@@ -199,7 +166,7 @@ class Worker:
         self._queue.put(command)
 
     @property
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> TrayState:
         with self._lock:
             return self._snapshot
 
@@ -298,34 +265,21 @@ class Worker:
         self._emit()
 
     # ---- settings ----
+    @property
+    def _settings(self) -> Settings | None:
+        return self._watcher.settings
+
     def _load_settings(self) -> None:
-        """Load the file; on a problem keep the last good settings and say what is wrong, once
-        for each new problem or save (opening the editor must not repeat old news)."""
-        self._settings_stamp = _stamp(self.settings_path)
-        if firstrun.unfilled(self.settings_path):  # the first run's template: nothing to back up
-            self._settings, self._settings_problem, self._announced = None, firstrun.FILL_IN, None
-            return
-        try:
-            self._settings = load(self.settings_path)
-            self._settings_problem = ""
-            self._announced = None
-        except SettingsError as exc:
-            problem = str(exc.problems[0]) if exc.problems else str(exc)
-            if (problem, self._settings_stamp) != self._announced:
-                self._announced = (problem, self._settings_stamp)
-                self._notify(settings_notice(exc))
-            self._settings_problem = problem
-            log.warning("settings: %s", exc)
+        self._watcher.load()
 
     def _reload_if_changed(self) -> None:
-        if _stamp(self.settings_path) != self._settings_stamp:
-            self._load_settings()
+        self._watcher.reload_if_changed()
 
     # ---- cycles ----
     def _start_cycle(self, trigger: str, *, allow_deletions: bool = False) -> None:
         self._reload_if_changed()  # changes to the settings apply from the next cycle
         if self._settings is None:  # never loaded good settings: nothing to back up with
-            why = f"The settings have a problem: {self._settings_problem}."
+            why = f"The settings have a problem: {self._watcher.problem}."
             self._notify(Notice("Backup cannot run", why, NoticeKind.SETTINGS))
             return
         token = CancelToken()
@@ -419,40 +373,32 @@ class Worker:
 
     def _emit(self) -> None:
         now = self._clock()
-        status = self._history
-        run = status.last_run if status else None
-        days = self._settings.notifications.overdue_days if self._settings else 7
-        overdue = overdue_places(status.places, now, days) if status else ()
-        pause = self.scheduler.pause
-        snapshot = Snapshot(
-            taken=now,
+        facts = Facts(
+            now=now,
+            history=self._history,
+            overdue_days=self._settings.notifications.overdue_days if self._settings else 7,
+            pause=self.scheduler.pause,
+            next_due=self._due() if self._cycle is None else None,
             running=self._cycle is not None,
             cancelling=self._cancelling,
-            progress=self._progress if self._cycle is not None else None,
-            paused=pause.active(now),
-            paused_until=pause.until if pause.active(now) else None,
-            last_finished=(run.finished or run.started) if run else None,
-            last_outcome=run.outcome if run else None,
-            last_summary=run.summary if run else "",
-            open_conflicts=len(status.open_conflicts) if status else 0,
-            overdue=tuple((p.place, p.days) for p in overdue),
-            next_due=self._due() if self._cycle is None else None,
+            progress=self._progress,
             retrying=self.scheduler.failures > 0,
-            settings_problem=self._settings_problem,
+            settings_problem=self._watcher.problem,
             settings_usable=self._settings is not None,
             busy_elsewhere=self._busy_elsewhere,
             deletions_waiting=self._deletions_waiting,
             last_log=newest_log(self.paths.logs),
             quitting=self._quitting,
         )
+        state = tray_state(facts)
         with self._lock:
-            changed = dataclasses.replace(snapshot, taken=0) != dataclasses.replace(
+            changed = dataclasses.replace(state, taken=0) != dataclasses.replace(
                 self._snapshot, taken=0
             )
-            self._snapshot = snapshot
+            self._snapshot = state
         if changed or now - self._last_emit >= 60:  # ages ("2 hours ago") move once a minute
             self._last_emit = now
-            self.publish(snapshot)
+            self.publish(state)
 
 
 def _needs_retry(result: CycleResult) -> bool:
@@ -464,11 +410,3 @@ def _needs_retry(result: CycleResult) -> bool:
 
 def _trigger_name(trigger: str) -> str:
     return {"manual": "tray", "first": "schedule", "scheduled": "schedule"}.get(trigger, trigger)
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return (info.st_mtime_ns, info.st_size)
