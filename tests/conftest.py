@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from gui.xvfb import start_xvfb
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLACEHOLDER = "<ROOT>"
@@ -38,3 +43,24 @@ class Recordings:
 @pytest.fixture(scope="session")
 def recorded() -> Recordings:
     return Recordings(FIXTURES)
+
+
+@pytest.fixture(scope="session")
+def tk_display(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One private X server for every Tk window the tests open in this process. Tk never closes
+    a display it has opened, and when that server goes away the next Tk event loop on any
+    display ends the process ("XIO: fatal IO error"), so it lives as long as the session."""
+    missing = [tool for tool in ("Xvfb", "xdotool", "import") if shutil.which(tool) is None]
+    if missing:
+        message = f"{', '.join(missing)} not installed (make system-packages installs them)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    log = tmp_path_factory.mktemp("xvfb") / "xvfb.log"
+    server, display = start_xvfb("940x540", log)
+    try:
+        assert display, f"Xvfb did not start; see {log}"
+        yield display
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,8 @@ from megabackup.restore.backups import Backups
 from megabackup.restore.window import RestoreModel, RestoreWindow
 from support import write
 from test_restore import DAY, NOW, World
+
+pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -135,35 +135,6 @@ def test_a_file_in_no_snapshot_says_so(world: World) -> None:
 # --- the real window in Xvfb -----------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def xvfb(tmp_path: Path) -> Iterator[str]:
-    """A private X server on a free display number (Xvfb picks it and tells us)."""
-    missing = [tool for tool in ("Xvfb", "xdotool", "import") if shutil.which(tool) is None]
-    if missing:
-        message = f"{', '.join(missing)} not installed (make system-packages installs them)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    read, write_end = os.pipe()
-    log = (tmp_path / "xvfb.log").open("wb")
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "940x540x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stdout=log,
-        stderr=log,
-    )
-    os.close(write_end)
-    try:
-        with os.fdopen(read) as stream:
-            number = stream.readline().strip()
-        assert number.isdigit(), f"Xvfb did not start; see {tmp_path / 'xvfb.log'}"
-        yield f":{number}"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
-
-
 def click(display: str, window: RestoreWindow, x: int, y: int) -> None:
     """A real mouse click at screen coordinates, then let Tk handle it."""
     env = dict(os.environ, DISPLAY=display)
@@ -178,6 +149,13 @@ def pump(window: RestoreWindow, seconds: float = 0.4) -> None:
         time.sleep(0.02)
 
 
+def until_restored(window: RestoreWindow, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while window.restoring is not None and time.monotonic() < end:
+        pump(window, 0.1)
+    assert window.restoring is None, "the restore did not finish"
+
+
 def click_row(display: str, window: RestoreWindow, tree, item: str) -> None:
     x, y, _w, h = tree.bbox(item)
     click(display, window, tree.winfo_rootx() + x + 20, tree.winfo_rooty() + y + h // 2)
@@ -188,34 +166,73 @@ def click_widget(display: str, window: RestoreWindow, widget) -> None:
     click(display, window, x, widget.winfo_rooty() + widget.winfo_height() // 2)
 
 
-def test_the_window_restores_a_version_and_opens_its_folder(world: World, tmp_path: Path) -> None:
+def test_the_window_restores_a_version_and_opens_its_folder(world: World, tk_display: str) -> None:
     opened = Opened()
     model = model_for(world, opened)
     model.enter("Documents/")
-    with xvfb(tmp_path) as display:
-        window = RestoreWindow(model, screen=display)
-        try:
-            window.root.geometry("+0+0")
-            pump(window, 1.0)
+    display = tk_display
+    window = RestoreWindow(model, screen=display)
+    try:
+        window.root.geometry("+0+0")
+        pump(window, 1.0)
 
-            click_row(display, window, window.files, "letter to Sam.txt")
-            assert model.selected is not None and model.selected.name == "letter to Sam.txt"
-            assert len(window.table.get_children()) == 5
-            click_row(display, window, window.table, "3")  # the older desktop snapshot
-            assert window.table.selection() == ("3",) and model.can_restore
-            click_widget(display, window, window.restore_button)
+        click_row(display, window, window.files, "letter to Sam.txt")
+        assert model.selected is not None and model.selected.name == "letter to Sam.txt"
+        assert len(window.table.get_children()) == 5
+        click_row(display, window, window.table, "3")  # the older desktop snapshot
+        assert window.table.selection() == ("3",) and model.can_restore
+        click_widget(display, window, window.restore_button)
+        until_restored(window)
 
-            assert model.result is not None, model.status
-            assert model.result.path.read_text() == "Dear Sam,\nSee you soon.\n"
-            assert window.status.cget("text") == model.status
-            assert str(model.result.path) in model.status
-            click_widget(display, window, window.open_button)
-            assert opened.folders == [model.result.folder]
+        assert model.result is not None, model.status
+        assert model.result.path.read_text() == "Dear Sam,\nSee you soon.\n"
+        assert window.status.cget("text") == model.status
+        assert str(model.result.path) in model.status
+        click_widget(display, window, window.open_button)
+        assert opened.folders == [model.result.folder]
 
-            ARTIFACTS.mkdir(exist_ok=True)
-            shot = ARTIFACTS / "restore-window.png"
-            env = dict(os.environ, DISPLAY=display)
-            subprocess.run(["import", "-window", "root", str(shot)], env=env, check=True)
-            assert shot.stat().st_size > 10_000
-        finally:
-            window.close()
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "restore-window.png"
+        env = dict(os.environ, DISPLAY=display)
+        subprocess.run(["import", "-window", "root", str(shot)], env=env, check=True)
+        assert shot.stat().st_size > 10_000
+    finally:
+        window.close()
+
+
+def test_the_window_keeps_drawing_while_a_long_restore_runs(world: World, tk_display: str) -> None:
+    model = model_for(world, Opened())
+    model.enter("Documents/")
+    model.select("notes.txt")
+    assert model.can_restore
+    release = threading.Event()
+    started = threading.Event()
+    real_restore = model.restore
+
+    def slow_restore():  # a large folder: the restore takes a while
+        started.set()
+        release.wait(30)
+        return real_restore()
+
+    model.restore = slow_restore  # type: ignore[method-assign]
+    display = tk_display
+    window = RestoreWindow(model, screen=display)
+    try:
+        pump(window, 0.5)
+        window.restore_button.invoke()
+        assert started.wait(5)
+        ticks: list[float] = []
+        window.root.after(50, lambda: ticks.append(time.monotonic()))
+        pump(window, 0.5)
+        # the Tk loop kept running (the event fired), and the window says it is working
+        assert ticks, "the window froze while the restore ran"
+        assert window.progress.winfo_ismapped()
+        assert "Restoring" in window.status.cget("text")
+        assert window.restore_button.instate(["disabled"])
+        release.set()
+        until_restored(window)
+        assert not window.progress.winfo_ismapped()
+        assert model.result is not None and model.result.path.exists(), model.status
+    finally:
+        release.set()
+        window.close()

@@ -13,6 +13,7 @@ from the one thread that created it, and the window's main loop blocks until it 
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from megabackup.words import moment_text, size_text
 
 Opener = Callable[[Path], None]
 TITLE = "MegaBackup - Restore"
+RESTORE_POLL_MS = 100
 _one_window = threading.Lock()  # one restore window at a time, whoever asks
 
 
@@ -227,6 +229,7 @@ class RestoreWindow:
 
         self.tk, self.ttk = tk, ttk
         self.model = model
+        self.restoring: threading.Thread | None = None
         self.root = tk.Tk(screenName=screen, className="MegaBackup")
         self.root.title(TITLE)
         self.root.geometry("940x540")
@@ -295,15 +298,18 @@ class RestoreWindow:
         ttk.Label(bottom, text="Restore to:").grid(row=0, column=0, sticky="w")
         self.destination = ttk.Label(bottom, text="")
         self.destination.grid(row=0, column=1, sticky="w", padx=6)
-        ttk.Button(bottom, text="Choose folder...", command=self._on_choose).grid(
-            row=0, column=2, padx=(6, 0)
-        )
+        self.choose_button = ttk.Button(bottom, text="Choose folder...", command=self._on_choose)
+        self.choose_button.grid(row=0, column=2, padx=(6, 0))
         self.restore_button = ttk.Button(bottom, text="Restore", command=self._on_restore)
         self.restore_button.grid(row=0, column=3, padx=(6, 0))
         self.status = ttk.Label(bottom, text="", style="Status.TLabel", wraplength=780)
         self.status.grid(row=1, column=0, columnspan=3, sticky="w", pady=(8, 0))
         self.open_button = ttk.Button(bottom, text="Open folder", command=self._on_open)
         self.open_button.grid(row=1, column=3, padx=(6, 0), pady=(8, 0))
+        # shown while a restore runs on its own thread, so the window never looks frozen
+        self.progress = ttk.Progressbar(bottom, mode="indeterminate", length=240)
+        self.progress.grid(row=2, column=0, columnspan=4, sticky="w", pady=(8, 0))
+        self.progress.grid_remove()
         tk.Misc.focus_set(self.files)
 
     # --- drawing -----------------------------------------------------------------------------
@@ -334,8 +340,10 @@ class RestoreWindow:
         self.status.configure(
             text=model.status, style="Problem.TLabel" if model.problem else "Status.TLabel"
         )
-        self.restore_button.state(["!disabled"] if model.can_restore else ["disabled"])
-        self.open_button.state(["!disabled"] if model.result else ["disabled"])
+        idle = self.restoring is None
+        self.restore_button.state(["!disabled"] if model.can_restore and idle else ["disabled"])
+        self.choose_button.state(["!disabled"] if idle else ["disabled"])
+        self.open_button.state(["!disabled"] if model.result and idle else ["disabled"])
 
     # --- events ------------------------------------------------------------------------------
 
@@ -348,21 +356,29 @@ class RestoreWindow:
             self.root.configure(cursor="")
 
     def _on_kind(self, _event: object = None) -> None:
+        if self.restoring is not None:
+            return
         kinds = self.model.kinds()
         self._busy(lambda: self.model.set_kind(kinds[self.kind_box.current()][0]))
         self.redraw()
 
     def _on_up(self) -> None:
+        if self.restoring is not None:
+            return
         self._busy(self.model.up)
         self.redraw()
 
     def _on_enter(self, _event: object = None) -> None:
+        if self.restoring is not None:
+            return
         chosen = self.files.focus()
         if chosen.endswith("/"):
             self._busy(lambda: self.model.enter(chosen))
             self.redraw()
 
     def _on_file(self, _event: object = None) -> None:
+        if self.restoring is not None:
+            return
         chosen = self.files.selection()
         current = self.model.selected.name if self.model.selected else None
         if chosen and chosen[0].rstrip("/") != current:
@@ -371,6 +387,8 @@ class RestoreWindow:
             self._redraw_versions()
 
     def _on_version(self, _event: object = None) -> None:
+        if self.restoring is not None:
+            return
         chosen = self.table.selection()
         if chosen and int(chosen[0]) != self.model.version_index():
             self.model.select_version(int(chosen[0]))
@@ -385,9 +403,28 @@ class RestoreWindow:
             self._redraw_versions()
 
     def _on_restore(self) -> None:
-        self.status.configure(text="Restoring...")
-        self._busy(self.model.restore)
+        """Restore on a thread of its own (a large folder takes minutes); the window keeps
+        drawing and shows that it works, and the choice stays fixed until it is done."""
+        if self.restoring is not None or not self.model.can_restore:
+            return
+        self.restoring = threading.Thread(
+            target=self.model.restore, name="megabackup-restoring", daemon=True
+        )
+        self.restoring.start()
         self._redraw_versions()
+        self.status.configure(text="Restoring\u2026 this can take a while for a large folder.")
+        self.progress.grid()
+        self.progress.start(15)
+        self.root.after(RESTORE_POLL_MS, self._check_restore)
+
+    def _check_restore(self) -> None:
+        if self.restoring is not None and self.restoring.is_alive():
+            self.root.after(RESTORE_POLL_MS, self._check_restore)
+            return
+        self.restoring = None
+        self.progress.stop()
+        self.progress.grid_remove()
+        self.redraw()  # also puts back a file selection clicked away meanwhile
 
     def _on_open(self) -> None:
         self.model.open_result_folder()
@@ -396,7 +433,15 @@ class RestoreWindow:
         self.root.mainloop()
 
     def close(self) -> None:
-        self.root.destroy()
+        """Destroy the window and free its Tk objects here, on the thread that made them: Tk
+        freed by a later garbage collection on another thread (the tray's, a restore's) ends
+        the whole process ("Tcl_AsyncDelete: async handler deleted by the wrong thread")."""
+        with contextlib.suppress(self.tk.TclError):  # the person closed it already
+            self.root.destroy()
+        model = self.model
+        self.__dict__.clear()
+        self.model = model
+        gc.collect()
 
 
 def open_restore_window(
@@ -408,7 +453,11 @@ def open_restore_window(
         return False
     try:
         model = RestoreModel(Backups(settings, runner), opener)
-        RestoreWindow(model).run()
+        window = RestoreWindow(model)
+        try:
+            window.run()
+        finally:
+            window.close()
     finally:
         _one_window.release()
     return True
