@@ -11,7 +11,7 @@ APT_PACKAGES := unison librsync-dev build-essential python3-venv python3-dev pyt
 	gir1.2-ayatanaappindicator3-0.1 \
 	rsync
 
-.PHONY: setup system-packages demo test property-long lint format clean bench bench-small exe
+.PHONY: setup system-packages demo test test-fast property-long lint format clean bench bench-small exe
 
 setup: $(VENV)/.installed
 
@@ -47,6 +47,12 @@ test: setup
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
 	$(BIN)/pytest -q
+
+# The unit tests only, for the edit-test loop (under a minute): no real tools, windows, exe or
+# property test. `make test` stays the whole suite.
+FAST := not realtools and not gui and not frozen and not property and not realfs
+test-fast: setup
+	$(BIN)/pytest -q -m "$(FAST)"
 
 # The long run of the "nothing lost" property test; it prints what it tried and checked.
 PROPERTY_EXAMPLES ?= 1000

@@ -15,6 +15,8 @@ from bench import run, trees
 
 from megabackup.engine import manifest
 
+pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
+
 KIB, MIB = 1024, 1024 * 1024
 APP = Path(__file__).resolve().parents[1] / "app" / "megabackup"
 

@@ -33,6 +33,7 @@ def snapshot_of(root: Path) -> dict[str, float]:
     return {str(path): path.stat().st_mtime for path in root.rglob("*") if not path.is_symlink()}
 
 
+@pytest.mark.realtools
 def test_run_does_a_full_cycle_and_status_reports_it(topology: Path, tmp_path: Path) -> None:
     home = tmp_path / "state"
 
@@ -208,6 +209,7 @@ def test_without_settings_option_the_file_in_megabackup_home_is_used(
     assert str(home / "settings.toml") in result.stdout
 
 
+@pytest.mark.realtools
 def test_the_demo_runs_every_use_case(tmp_path: Path) -> None:
     result = megabackup("demo", str(tmp_path / "demo"), home=tmp_path / "unused")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr

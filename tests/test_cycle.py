@@ -16,6 +16,8 @@ from megabackup.locations import AppPaths
 from megabackup.tools import rdiff
 from support import Places, restore, snapshot_count, tree, write
 
+pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
+
 
 @pytest.fixture
 def places(tmp_path: Path) -> Places:

@@ -15,6 +15,8 @@ from megabackup.engine.cycle import FULL_CHECK_STAMP
 from megabackup.files import read_stamp, write_stamp
 from support import Places, write
 
+pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
+
 
 @pytest.fixture
 def places(tmp_path: Path) -> Places:

@@ -25,6 +25,8 @@ from support import (
     write,
 )
 
+pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
+
 
 @pytest.fixture
 def places(tmp_path: Path) -> Places:

@@ -98,6 +98,7 @@ def test_an_example_that_exists_here_is_a_real_place(tmp_path: Path) -> None:
     assert firstrun.unfilled(template, template) == ["server home"]
 
 
+@pytest.mark.realtools
 def test_until_filled_in_nothing_runs_and_a_good_save_starts_backing_up(
     home: Path, tmp_path: Path
 ) -> None:

@@ -16,6 +16,8 @@ from megabackup.settings import load
 from megabackup.tools import rdiff
 from support import Places, session_times, write
 
+pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
+
 DAY = 86_400
 
 

@@ -305,6 +305,8 @@ STEPS = int(os.environ.get("PROPERTY_STEPS", "12"))
 
 
 @pytest.mark.timeout(1200 if EXAMPLES <= 50 else 0)  # real cycles; a long run has no limit
+@pytest.mark.realtools
+@pytest.mark.property
 def test_nothing_is_ever_lost() -> None:
     examples, steps = EXAMPLES, STEPS
     started = time.time()

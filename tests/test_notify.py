@@ -215,6 +215,7 @@ def notification_bus(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             process.wait(5)
 
 
+@pytest.mark.realtools
 def test_run_notify_sends_one_notification_through_plyer(
     notification_bus: tuple[str, Path], tmp_path: Path
 ) -> None:

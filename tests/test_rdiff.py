@@ -163,6 +163,7 @@ def test_increments_argv_asks_for_parsable_output_and_sizes_on_request() -> None
     assert sized[-2:] == ["--size", "/r p/repo"]
 
 
+@pytest.mark.realtools
 def test_selection_selects_exactly_the_listed_folders_with_the_real_tool(tmp_path: Path) -> None:
     """The argv as built, run by the real rdiff-backup: spaces, brackets, nested ignore paths."""
     source = tmp_path / "my home"
@@ -486,6 +487,7 @@ def test_messages_join_wrapped_lines_and_stop_at_the_next_message(recorded) -> N
 # Rdiff with the real tool
 
 
+@pytest.mark.realtools
 def test_back_to_back_backups_with_the_real_tool_both_succeed(tmp_path: Path) -> None:
     source = tmp_path / "my src"
     source.mkdir()
@@ -500,6 +502,7 @@ def test_back_to_back_backups_with_the_real_tool_both_succeed(tmp_path: Path) ->
     assert len(tool.list_increments(repository)) == 2
 
 
+@pytest.mark.realtools
 def test_a_killed_first_backup_is_repaired_by_the_real_tool(tmp_path: Path, recorded) -> None:
     repository = make_repository(tmp_path, recorded, "tree-killed-first")
     source = tmp_path / "src"
@@ -515,6 +518,7 @@ def test_a_killed_first_backup_is_repaired_by_the_real_tool(tmp_path: Path, reco
     assert not rdiff.inspect(repository).interrupted_first_backup
 
 
+@pytest.mark.realtools
 def test_listing_a_broken_repository_fails_with_the_reason_with_the_real_tool(
     tmp_path: Path, recorded
 ) -> None:

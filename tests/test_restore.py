@@ -20,6 +20,8 @@ from megabackup.settings import Settings, load
 from megabackup.tools import rdiff
 from support import write
 
+pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
+
 DAY = 86400
 NOW = time.time()
 

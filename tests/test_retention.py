@@ -21,6 +21,8 @@ from megabackup.tools import rdiff
 from megabackup.tools.runner import Runner
 from support import session_times
 
+pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
+
 DAY = 86400
 NOW = float(int(time.time()))
 R = [*rdiff.locate(), "--api-version", "201"]

@@ -297,6 +297,7 @@ def pair(tmp_path: Path) -> tuple[Path, Path, unison.Unison]:
     return desktop, server, tool
 
 
+@pytest.mark.realtools
 def test_a_real_conflict_keeps_both_versions_and_finds_the_copy(tmp_path: Path) -> None:
     desktop, server, tool = pair(tmp_path)
     (desktop / "note.txt").write_text("first")
@@ -316,6 +317,7 @@ def test_a_real_conflict_keeps_both_versions_and_finds_the_copy(tmp_path: Path) 
     assert not any(unison.is_noise(ln) for ln in outcome.process.lines)
 
 
+@pytest.mark.realtools
 def test_a_real_sync_through_a_symbolic_link_counts_its_changes(tmp_path: Path) -> None:
     desktop, server, tool = pair(tmp_path)
     (server / "from server.txt").write_text("hello")

@@ -14,6 +14,8 @@ from megabackup.locations import AppPaths
 from megabackup.tools import rdiff
 from megabackup.tools.runner import Runner
 
+pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
+
 LONG = "a rather long folder name with spaces/and another one, to pass the terminal width"
 NAME = f"{LONG}/letter to Sam (final version).txt"
 

@@ -17,6 +17,7 @@ from megabackup.engine.status import read_status
 from megabackup.locations import AppPaths
 from megabackup.notify import Notice
 from megabackup.settings import load
+from megabackup.tray.state import TrayState
 from megabackup.tray.worker import (
     BackupNow,
     Cancel,
@@ -24,22 +25,21 @@ from megabackup.tray.worker import (
     Quit,
     ReloadSettings,
     Resume,
-    Snapshot,
     Worker,
 )
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.realtools, pytest.mark.timeout(120)]
 
 
 class Recorder:
     """Collects what the worker publishes and notifies, and waits for a condition on it."""
 
     def __init__(self) -> None:
-        self.snapshots: list[Snapshot] = []
+        self.snapshots: list[TrayState] = []
         self.notices: list[Notice] = []
         self._changed = threading.Condition()
 
-    def publish(self, snapshot: Snapshot) -> None:
+    def publish(self, snapshot: TrayState) -> None:
         with self._changed:
             self.snapshots.append(snapshot)
             self._changed.notify_all()
@@ -55,7 +55,7 @@ class Recorder:
                 raise AssertionError(f"timed out waiting for {what}; last: {self.last}")
 
     @property
-    def last(self) -> Snapshot | None:
+    def last(self) -> TrayState | None:
         return self.snapshots[-1] if self.snapshots else None
 
 
@@ -126,7 +126,7 @@ def _worker_in_a_cycle(setup: Setup) -> Worker:
     return worker
 
 
-def _last(setup: Setup) -> Snapshot:
+def _last(setup: Setup) -> TrayState:
     last = setup.recorder.last
     assert last is not None
     return last

@@ -1,7 +1,8 @@
 """Run one cycle synchronously: preflight, snapshot A, sync, snapshot B, report.
 
-No threads, no UI: events go out through a callback, the result comes back. The CLI, the tray's
-worker and the tests all run this same function.
+The caller's thread waits for the result; events go out through a callback. Snapshot A runs
+its lanes (one per backup disk) side by side on a small thread pool; everything after it runs in
+order. The CLI, the tray's worker and the tests all run this same function.
 """
 
 from __future__ import annotations
