@@ -15,6 +15,14 @@ Use it from pytest (tests/realfs/conftest.py) or by hand:
     python tests/realfs/world.py down DIR        # take down a world left behind by a crash
     python tests/realfs/world.py cleanup         # the same for the world named in the lock file
 
+What smbnetfs does that a Windows client would not (seen here, Debian 12, smbnetfs 0.6.3):
+- a lookup of a name Windows refuses (`c:d.txt`) fails with EIO instead of EINVAL, and makes
+  every call on the share fail with EIO for about 3 s (see World.wait_for_share);
+- times it sets are cut to whole seconds (it reads 100 ns times), and now and then a time set
+  right after a file was written is overwritten by that write (probably because FUSE
+  releases files asynchronously): unison then says "Failed to set modification time";
+- chmod and symlink fail with EIO; the share's root folder reports mtime 1970-01-01.
+
 smbnetfs cannot be told a port (libsmbclient ignores `smb ports` in its smb.conf and always
 tries 445, then 139), so smbd must listen on 127.0.0.1:445 and only one world can exist on a
 machine at a time: a file lock shared by every checkout serializes them.
@@ -24,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import fcntl
 import json
 import os
@@ -495,6 +502,17 @@ class World:
     def image(self, name: str) -> Path:
         return self.root / "images" / f"{name}.img"
 
+    def wait_for_share(self, timeout: float = 15) -> None:
+        """Wait until both shares answer again.
+
+        smbnetfs restarts its worker for a server whenever it is asked about a name Windows
+        refuses (`c:d.txt`, `*`); for about 3 s after that every call on the share fails with
+        EIO. A test that provokes this waits here before it looks at the share again.
+        """
+        for share in SHARES:
+            if not _wait(lambda s=share: _listable(self.share(s)), timeout, 0.25):
+                raise WorldError(f"{self.share(share)} still fails after {timeout} s")
+
     def mountpoints(self) -> list[Path]:
         points = [self.share_mount, self.backup_mount, self.usb_mount]
         return [*points, self.exfat_mount] if self.exfat else points
@@ -764,10 +782,6 @@ def _toml_value(value: object) -> str:
     return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
-def errno_name(exc: OSError) -> str:
-    return errno.errorcode.get(exc.errno or 0, str(exc.errno))
-
-
 # ---------------------------------------------------------------------------
 # By hand
 
@@ -798,7 +812,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         problems = take_down_recorded(args.root.absolute())
     else:
         lock = WorldLock()
-        lock.acquire(Path("/"), timeout=0)  # succeeds only if no live world holds it
+        try:
+            lock.acquire(Path("/"), timeout=0)  # succeeds only if no live world holds it
+        except WorldError as exc:
+            print(exc, file=sys.stderr)
+            return 1
         lock.release()
         problems = []
     for problem in problems:
