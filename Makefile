@@ -9,7 +9,8 @@ APT_PACKAGES := unison librsync-dev build-essential python3-venv python3-dev pyt
 	xvfb trayer imagemagick x11-utils xdotool dbus libnotify-bin faketime \
 	dunst fonts-dejavu-core pkg-config libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 \
 	gir1.2-ayatanaappindicator3-0.1 \
-	rsync
+	rsync \
+	samba smbnetfs ntfs-3g exfatprogs exfat-fuse
 
 .PHONY: setup system-packages demo test test-fast property-long lint format clean bench bench-small exe
 

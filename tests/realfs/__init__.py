@@ -1,0 +1,1 @@
+"""MegaBackup on real filesystems: a Samba share, NTFS and exFAT drives (world.py)."""
