@@ -31,6 +31,12 @@ def result_of(recorded, name: str, cancelled: bool = False) -> ProcessResult:
 # argv and environment
 
 
+def test_the_share_is_case_insensitive_so_unison_is_told_to_ignore_case() -> None:
+    # unison's own default is case-sensitive when neither host runs Windows or macOS
+    argv = unison.sync_argv("unison", unison.SyncJob(Path("/d"), Path("/s")))
+    assert ("-ignorecase", "true") in list(itertools.pairwise(argv))
+
+
 def test_sync_argv_is_a_batch_run_of_two_roots_with_times() -> None:
     argv = unison.sync_argv("unison", unison.SyncJob(Path("/d/desk top"), Path("/s/ser ver")))
     assert argv[:3] == ["unison", "/d/desk top", "/s/ser ver"]
@@ -164,11 +170,14 @@ def test_nothing_to_do_changes_nothing(recorded, tmp_path: Path, name: str) -> N
     assert report.conflicts == [] and report.fatal == ""
 
 
-def test_failed_transfers_are_listed(recorded, tmp_path: Path) -> None:
+def test_failed_transfers_are_listed_and_not_counted_as_changes(recorded, tmp_path: Path) -> None:
     report = report_of(recorded, "partial-failed", tmp_path, "pair two/desk", "pair two/srv")
     assert sorted(report.failed) == [".bashrc", "Makefile"]
     assert not report.complete
-    assert report.to_desktop == 2  # both were attempted ([BGN]) before unison's check refused
+    # both were started ([BGN]) and refused by unison's check: no [END], "0 items transferred",
+    # so the desktop did not change and its second snapshot has nothing to take
+    assert (report.to_desktop, report.to_server) == (0, 0)
+    assert not report.changed_desktop
 
 
 @pytest.mark.parametrize("name", ["emptied", "root-missing"])
@@ -191,6 +200,94 @@ def test_roots_given_through_a_symbolic_link_are_still_recognised(recorded, tmp_
     ]
     report = unison.parse_output(lines, link / DESKTOP, link / SERVER)
     assert (report.to_desktop, report.deleted_on_server) == (2, 1)
+
+
+# ---------------------------------------------------------------------------
+# Roots as unison prints them on Windows (src/common.ml root2string, src/fspath.ml): forward
+# slashes, the drive letter upper-cased, a share root ending in "/". The recorded Linux runs are
+# put back with the roots in that form, and the settings spell them the way a person does.
+
+WINDOWS_ROOTS = [
+    # (desktop in the settings, as unison prints it, server in the settings, as printed)
+    ("C:\\Users\\andy", "C:/Users/andy", "\\\\nas\\andy", "//nas/andy/"),
+    ("C:/Users/andy/", "C:/Users/andy", "//nas/andy", "//nas/andy/"),
+    ("C:\\Users\\andy", "C:/Users/andy", "Z:\\andy", "Z:/andy"),  # a mapped drive letter
+    ("c:\\users\\ANDY", "C:/Users/andy", "\\\\NAS\\Andy\\", "//nas/andy/"),  # another case
+    ("D:\\", "D:/", "\\\\nas\\andy\\home", "//nas/andy/home"),  # a drive root, a share folder
+]
+
+
+def windows_lines(recorded, name: str, desktop: str, server: str) -> list[str]:
+    lines = recorded.lines("unison", name, "<ROOT>")
+    lines = [
+        ln.replace("<ROOT>/desk top", desktop).replace("<ROOT>/ser ver", server) for ln in lines
+    ]
+    return [ln for ln in lines if not unison.is_noise(ln)]
+
+
+@pytest.mark.parametrize(("desktop", "printed_desktop", "server", "printed_server"), WINDOWS_ROOTS)
+def test_unison_prints_windows_roots_with_forward_slashes_and_they_are_recognised(
+    recorded, desktop: str, printed_desktop: str, server: str, printed_server: str
+) -> None:
+    lines = windows_lines(recorded, "keep-both-server-newer", printed_desktop, printed_server)
+    assert any(f" to {printed_desktop}" in ln for ln in lines)  # the recording really has them
+    report = unison.parse_output(lines, Path(desktop), Path(server), windows=True)
+    assert (report.to_desktop, report.deleted_on_server) == (2, 1)
+    assert (report.to_server, report.deleted_on_desktop) == (0, 0)
+    first = unison.parse_output(
+        windows_lines(recorded, "first", printed_desktop, printed_server),
+        Path(desktop),
+        Path(server),
+        windows=True,
+    )
+    assert (first.to_server, first.to_desktop) == (1, 0)
+
+
+def test_the_windows_root_forms_are_those_unison_prints() -> None:
+    for given, printed, server, printed_server in WINDOWS_ROOTS:
+        assert unison.printed_root(given, windows=True).casefold() == printed.casefold()
+        assert unison.printed_root(server, windows=True).casefold() == printed_server.casefold()
+    assert unison.printed_root("\\\\?\\UNC\\nas\\andy", windows=True) == "//nas/andy/"
+    assert unison.printed_root("/home/andy/", windows=False) == "/home/andy"
+
+
+def test_a_root_in_short_names_is_recognised_by_its_long_name(
+    recorded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # unison prints the long name (GetLongPathNameW in its getcwd); the settings may hold 8.3 names
+    long_names = {"C:\\Users\\ANDREW~1": "C:\\Users\\Andrew Smith"}
+    monkeypatch.setattr(unison.winsys, "long_path_name", lambda p: long_names.get(str(p), str(p)))
+    lines = windows_lines(recorded, "keep-both-server-newer", "C:/Users/Andrew Smith", "//nas/a/")
+    report = unison.parse_output(
+        lines, Path("C:\\Users\\ANDREW~1"), Path("\\\\nas\\a"), windows=True
+    )
+    assert report.to_desktop == 2
+
+
+def test_on_windows_failed_transfers_are_not_counted_either(recorded) -> None:
+    lines = [
+        ln.replace("<ROOT>/pair two/desk", "C:/Users/andy").replace(
+            "<ROOT>/pair two/srv", "//nas/andy/"
+        )
+        for ln in recorded.lines("unison", "partial-failed", "<ROOT>")
+    ]
+    report = unison.parse_output(lines, Path("C:\\Users\\andy"), Path("//nas/andy"), windows=True)
+    assert sorted(report.failed) == [".bashrc", "Makefile"]
+    assert (report.to_desktop, report.to_server) == (0, 0)
+
+
+def test_only_transfers_that_ended_count() -> None:
+    lines = [
+        "[BGN] Copying Documents/a.txt from C:/Users/andy to //nas/andy/",
+        "[BGN] Updating file Documents/b from c.txt from //nas/andy/ to C:/Users/andy",
+        "[BGN] Deleting Documents/old.txt from //nas/andy/",
+        "[END] Updating file Documents/b from c.txt",  # " from " in the name itself
+        "[END] Deleting Documents/old.txt",
+        "Synchronization incomplete at 10:00:00  (2 items transferred, 0 skipped, 1 failed)",
+        "  failed: Documents/a.txt",
+    ]
+    report = unison.parse_output(lines, Path("C:/Users/andy"), Path("//nas/andy"), windows=True)
+    assert (report.to_server, report.to_desktop, report.deleted_on_server) == (0, 1, 1)
 
 
 # ---------------------------------------------------------------------------
@@ -217,6 +314,27 @@ def test_a_skip_says_how_many_items_were_left_alone(recorded, tmp_path: Path) ->
     report = report_of(recorded, "skip-conflict", tmp_path)
     _, message = unison.classify(result_of(recorded, "skip-conflict"), report)
     assert message.startswith("1 item(s) left alone")
+
+
+def test_a_name_differing_only_in_case_is_skipped_with_its_reason_in_words() -> None:
+    reason = (
+        "Two or more files on a case-sensitive system have names identical except for case.  "
+        "They cannot be synchronized to a case-insensitive file system.  "
+        "(File 'Documents/Notes.TXT')"
+    )
+    lines = [
+        "         error            Documents/Notes.TXT",
+        "Synchronization complete at 23:32:47  (0 items transferred, 1 skipped, 0 failed)",
+        f"  skipped: Documents/Notes.TXT ({reason})",
+    ]
+    report = unison.parse_output(lines, Path("/d"), Path("/s"), windows=False)
+    status, message = unison.classify(
+        ProcessResult(("unison",), 1, tuple(lines), False, 0.1), report
+    )
+    assert report.conflicts == []
+    assert status == "partial"
+    assert "Documents/Notes.TXT" in message and "upper/lower case" in message
+    assert "both sides changed" not in message
 
 
 def test_partial_failure_names_the_items(recorded, tmp_path: Path) -> None:
@@ -315,6 +433,23 @@ def test_a_real_conflict_keeps_both_versions_and_finds_the_copy(tmp_path: Path) 
     assert copy.read_text() == "desktop's edit"
     assert outcome.process is not None
     assert not any(unison.is_noise(ln) for ln in outcome.process.lines)
+
+
+@pytest.mark.realtools
+def test_names_differing_only_in_case_stay_on_the_desktop_and_leave_nothing_on_the_share(
+    tmp_path: Path,
+) -> None:
+    desktop, server, tool = pair(tmp_path)
+    (desktop / "Documents").mkdir()
+    (desktop / "Documents" / "notes.txt").write_text("lower")
+    (desktop / "Documents" / "Notes.TXT").write_text("upper")
+    (desktop / "Documents" / "other.txt").write_text("other")
+    outcome = tool.sync(unison.SyncJob(desktop, server))
+    assert outcome.status == "partial", outcome.message
+    assert "upper/lower case" in outcome.message
+    assert sorted(p.name for p in (server / "Documents").iterdir()) == ["other.txt"]
+    assert (desktop / "Documents" / "notes.txt").read_text() == "lower"
+    assert (desktop / "Documents" / "Notes.TXT").read_text() == "upper"
 
 
 @pytest.mark.realtools

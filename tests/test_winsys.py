@@ -273,3 +273,29 @@ def test_cancel_on_windows_ends_the_whole_tree_with_taskkill(
     ((argv, options),) = calls
     assert argv == ["taskkill", "/T", "/F", "/PID", "4242"]  # /T: the one-file exe's child too
     assert options["creationflags"] == 0x08000000  # no console window flashes up
+
+
+# ---- long names (8.3 short names expanded, as unison prints its roots) --------------------------
+class FakeLongNames:
+    """GetLongPathNameW: fills the buffer and returns the length, or the size it needs, or 0."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+
+    def GetLongPathNameW(self, path: str, buffer: Any, size: int) -> int:
+        long = self.names.get(path)
+        if long is None:
+            return 0  # ERROR_FILE_NOT_FOUND
+        if len(long) >= size:
+            return len(long) + 1
+        buffer.value = long
+        return len(long)
+
+
+def test_a_path_in_short_names_is_given_its_long_name() -> None:
+    long = "C:\\Users\\Andrew Smith\\" + "a long folder name\\" * 20
+    kernel32 = FakeLongNames({"C:\\Users\\ANDREW~1": "C:\\Users\\Andrew Smith", "C:\\X~1": long})
+    assert winsys.long_path_name("C:\\Users\\ANDREW~1", kernel32) == "C:\\Users\\Andrew Smith"
+    assert winsys.long_path_name("C:\\X~1", kernel32) == long  # longer than the first buffer
+    assert winsys.long_path_name("C:\\gone", kernel32) == "C:\\gone"  # Windows cannot say
+    assert winsys.long_path_name("/home/andy") == "/home/andy"  # not Windows

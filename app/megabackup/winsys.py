@@ -2,7 +2,8 @@
 
 - the drive letters to scan for the external drive's marker (without touching empty card readers);
 - UNC paths (`//nas/share` and `\\\\nas\\share` alike), shown the way Windows users write them;
-- long paths: the `\\\\?\\` prefix for paths Windows would refuse at 260 characters;
+- long paths: the `\\\\?\\` prefix for paths Windows would refuse at 260 characters, and the
+  long form of a path written with 8.3 short names;
 - opening a file or folder with its default program (ShellExecute through `os.startfile`; the
   desktop's opener elsewhere), the one exception to "only tools/runner.py starts processes";
 - the registry Run key that starts the tray at login;
@@ -132,6 +133,28 @@ def long_path(path: str | PurePath, *, windows: bool = os.name == "nt") -> str:
     if ntpath.isabs(text) and ntpath.splitdrive(text)[0]:
         return _EXTENDED + text
     return str(path)
+
+
+def long_path_name(path: str | PurePath, kernel32: Any = None) -> str:
+    """The long form of a path written with 8.3 short names (`C:/Users/ANDREW~1` ->
+    `C:/Users/Andrew Smith`), as unison prints its roots (GetLongPathNameW); the path as given
+    when Windows cannot tell (it does not exist, or this is not Windows)."""
+    text = str(path)
+    if kernel32 is None and os.name != "nt":
+        return text
+    import ctypes
+
+    k = kernel32 or _kernel32()
+    size = max(len(text) + 1, 260)
+    for _attempt in range(2):  # a longer name than the buffer: asked again with its length
+        buffer = ctypes.create_unicode_buffer(size)
+        needed = int(k.GetLongPathNameW(text, buffer, size))
+        if needed == 0:
+            return text
+        if needed < size:
+            return buffer.value
+        size = needed + 1
+    return text
 
 
 # ---- the default program -------------------------------------------------------------------------

@@ -8,6 +8,15 @@ Facts this module relies on (unison 2.52.1):
 - Exit codes: 0 all done, 1 some items skipped (conflicts left alone), 2 some transfers failed,
   3 fatal (including "the root of one replica has been completely emptied").
 - Archives live in $UNISON, keyed on the root paths and the host name; both are fixed by us.
+- A transfer prints `[BGN] Copying P from ROOT1 to ROOT2` when it starts and `[END] Copying P`
+  only when it completed; a failed one never ends. Roots print as unison sees them
+  (`root2string`): on Windows `C:/Users/andy`, `//nas/andy/` (unison 2.53.7, src/transport.ml,
+  src/common.ml, src/fspath.ml).
+- `ignorecase` defaults to true only when a host runs Windows or macOS. The server home is a
+  share, which is case-insensitive like Windows, so it is always passed as true: with false, a
+  Linux desktop's `Notes.TXT` beside `notes.txt` fails against the share on every sync and leaves
+  unison's temporary files there. With true, such a pair is skipped with a reason (both stay on
+  the desktop and in its snapshots; the file check names them).
 """
 
 from __future__ import annotations
@@ -17,8 +26,9 @@ import re
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
+from megabackup import winsys
 from megabackup.errors import MegaBackupError
 from megabackup.outcome import Outcome, Resolution, ToolStatus
 from megabackup.settings import path_pattern
@@ -35,8 +45,10 @@ _TABLE_RE = re.compile(
 )
 _SUMMARY_RE = re.compile(
     r"Synchronization (?P<state>complete|incomplete) at .*\((?P<done>\d+) items? transferred, "
-    r"(?P<skipped>\d+) skipped, (?P<failed>\d+) failed\)"
+    r"(?:\d+ partially transferred, )?(?P<skipped>\d+) skipped, (?P<failed>\d+) failed"
 )
+_CASE_CLASH_RE = re.compile(r"identical except for case\..*\(File '(?P<path>.*)'\)")
+_COLOUR_RE = re.compile(r"\x1b\[[0-9;:]*m")  # unison 2.53 colours its summary on a terminal
 
 
 class UnisonMissing(MegaBackupError):
@@ -84,6 +96,8 @@ def sync_argv(program: str, job: SyncJob) -> list[str]:
         "-perms",
         "0",
         "-log=false",
+        "-ignorecase",
+        "true",
         "-fastcheck",
         "true" if job.fastcheck else "false",
         "-ignore",
@@ -135,6 +149,9 @@ class SyncReport:
     skipped: list[str] = field(default_factory=list)
     complete: bool = False
     fatal: str = ""
+    skip_reasons: dict[str, str] = field(default_factory=dict)  # skipped path -> unison's reason
+    partial: list[str] = field(default_factory=list)  # folders only partly synced
+    case_clashes: list[str] = field(default_factory=list)  # a neighbour differs only in case
 
     @property
     def changed_desktop(self) -> bool:
@@ -145,13 +162,15 @@ class SyncReport:
         return self.to_server + self.deleted_on_server > 0
 
 
-def parse_output(lines: Iterable[str], desktop: Path, server: Path) -> SyncReport:
+def parse_output(
+    lines: Iterable[str], desktop: Path, server: Path, *, windows: bool = os.name == "nt"
+) -> SyncReport:
     report = SyncReport()
-    # unison prints its canonical root (symbolic links resolved), not the path it was given.
-    roots = {str(desktop): "desktop", str(server): "server"}
-    roots.setdefault(os.path.realpath(desktop), "desktop")
-    roots.setdefault(os.path.realpath(server), "server")
+    roots = _root_keys(desktop, "desktop", windows) + _root_keys(server, "server", windows)
+    started: dict[str, tuple[str, str]] = {}  # "[BGN]" text without its roots -> (what, side)
+    finished: list[tuple[str, str]] = []
     skipped_reasons: dict[str, str] = {}
+    transferred: int | None = None
     for line in lines:
         table = _TABLE_RE.match(line)
         if table:
@@ -162,15 +181,25 @@ def parse_output(lines: Iterable[str], desktop: Path, server: Path) -> SyncRepor
                 report.conflicts.append(Conflict(path, Resolution.SKIPPED, BOTH_CHANGED))
             continue
         if line.startswith("[BGN] "):
-            _count_transfer(line[6:], roots, report)
+            _note_start(line[6:], roots, windows, started)
             continue
-        stripped = line.strip()
+        if line.startswith("[END] "):  # only a transfer that completed says so
+            done = started.pop(_key(line[6:], windows), None)
+            if done is not None:
+                finished.append(done)
+            continue
+        stripped = _COLOUR_RE.sub("", line).strip()
+        clash = _CASE_CLASH_RE.search(stripped)
+        if clash and clash.group("path") not in report.case_clashes:
+            report.case_clashes.append(clash.group("path"))
         if stripped.startswith("skipped: "):
             path, reason = _split_reason(stripped[len("skipped: ") :])
             skipped_reasons[path] = reason
             report.skipped.append(path)
         elif stripped.startswith("failed: "):
             report.failed.append(stripped[len("failed: ") :])
+        elif stripped.startswith("partially transferred: "):
+            report.partial.append(stripped[len("partially transferred: ") :])
         elif stripped.startswith("Fatal error:"):
             report.fatal = stripped[len("Fatal error:") :].strip()
         elif "completely emptied" in stripped:
@@ -182,6 +211,11 @@ def parse_output(lines: Iterable[str], desktop: Path, server: Path) -> SyncRepor
             summary = _SUMMARY_RE.search(stripped)
             if summary:
                 report.complete = summary.group("state") == "complete"
+                transferred = int(summary.group("done"))
+    if transferred != 0:  # the summary, when there is one, has the last word on "nothing"
+        for what, side in finished:
+            _count(report, what, side)
+    report.skip_reasons = skipped_reasons
     report.conflicts = [
         Conflict(c.path, c.resolution, skipped_reasons.get(c.path, c.detail))
         for c in report.conflicts
@@ -189,31 +223,89 @@ def parse_output(lines: Iterable[str], desktop: Path, server: Path) -> SyncRepor
     return report
 
 
-def _count_transfer(text: str, roots: dict[str, str], report: SyncReport) -> None:
-    """Count one '[BGN] ...' line by the side it writes to."""
-    if text.startswith("Deleting "):
-        for root, side in roots.items():
-            if text.endswith(f" from {root}"):
-                if side == "desktop":
-                    report.deleted_on_desktop += 1
-                else:
-                    report.deleted_on_server += 1
-                return
+def printed_root(path: str | PurePath, *, windows: bool = os.name == "nt") -> str:
+    """A root the way unison prints it in its transfer lines (`root2string` in common.ml, the
+    invariants of fspath.ml): on Windows with `/` for every separator, the drive letter in upper
+    case, and a share root (`//nas/andy/`) or a drive root (`C:/`) ending in `/`."""
+    text = str(path)
+    if not windows:
+        return text.rstrip("/") or "/"
+    text = text.replace("\\", "/")
+    if text.startswith("//?/UNC/"):
+        text = "//" + text[len("//?/UNC/") :]
+    elif text.startswith("//?/"):
+        text = text[len("//?/") :]
+    text = text.rstrip("/")
+    if len(text) >= 2 and text[1] == ":":
+        text = text[0].upper() + text[1:]
+    if re.fullmatch(r"[A-Za-z]:|//[^/]+/[^/]+", text):
+        text += "/"
+    return text
+
+
+def _root_keys(root: Path, side: str, windows: bool) -> list[tuple[str, str]]:
+    """Every spelling unison may print for a root, as matching keys: as given, with links
+    resolved (unison prints its canonical root), and in long names on Windows."""
+    spellings = [str(root), os.path.realpath(root)]
+    if windows:
+        spellings.append(winsys.long_path_name(root))
+    keys: list[tuple[str, str]] = []
+    for spelling in spellings:
+        key = (_key(printed_root(spelling, windows=windows), windows), side)
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def _key(text: str, windows: bool) -> str:
+    """Names compare without regard to case on Windows, as its file systems do."""
+    return text.casefold() if windows else text
+
+
+def _note_start(text: str, roots: list[tuple[str, str]], windows: bool, started: dict) -> None:
+    """Remember one '[BGN] ...' line by the side it writes to, under the words its '[END]' line
+    repeats: 'Copying P from R1 to R2' ends as 'Copying P', 'Deleting P from R' as 'Deleting P'."""
+    key = _key(text, windows)
+    deleting = key.startswith(_key("Deleting ", windows))
+    for root, side in roots:
+        suffix = f" from {root}" if deleting else f" to {root}"
+        if not key.endswith(suffix):
+            continue
+        rest = key[: -len(suffix)]
+        if not deleting:
+            sources = [r for r, s in roots if s != side]
+            rest = next(
+                (rest[: -len(f" from {r}")] for r in sources if rest.endswith(f" from {r}")),
+                rest.rpartition(" from ")[0],
+            )
+        started[rest] = ("deleted" if deleting else "copied", side)
         return
-    for root, side in roots.items():
-        if text.endswith(f" to {root}"):
-            if side == "desktop":
-                report.to_desktop += 1
-            else:
-                report.to_server += 1
-            return
+
+
+def _count(report: SyncReport, what: str, side: str) -> None:
+    if what == "deleted":
+        if side == "desktop":
+            report.deleted_on_desktop += 1
+        else:
+            report.deleted_on_server += 1
+    elif side == "desktop":
+        report.to_desktop += 1
+    else:
+        report.to_server += 1
 
 
 def _split_reason(text: str) -> tuple[str, str]:
-    match = re.match(r"^(?P<path>.*) \((?P<reason>[^()]*)\)$", text)
-    if not match:
+    """'path (reason)' -> (path, reason); the reason may hold parentheses, and so may the path."""
+    if not text.endswith(")"):
         return text, ""
-    return match.group("path"), match.group("reason")
+    depth = 0
+    for index in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[index], 0)
+        if depth == 0:
+            if index > 0 and text[index - 1] == " ":
+                return text[: index - 1], text[index + 1 : -1]
+            break
+    return text, ""
 
 
 def conflict_copies(folder: Path, name: str) -> list[Path]:
@@ -285,10 +377,40 @@ def classify(result: ProcessResult, report: SyncReport) -> tuple[SyncStatus, str
     if code == 0:
         return (SyncStatus.CONFLICTS if report.conflicts else SyncStatus.OK), ""
     if code == 1:
-        skipped = len(report.skipped)
-        return SyncStatus.CONFLICTS, f"{skipped} item(s) left alone because both sides changed"
+        return _skips(report)
     if code == 2:
         listed = ", ".join(report.failed[:3])
         return SyncStatus.PARTIAL, f"{len(report.failed)} item(s) could not be copied: {listed}"
     reason = report.fatal or result.last_lines(1) or f"exit code {code}"
     return SyncStatus.FAILED, reason
+
+
+def _skips(report: SyncReport) -> tuple[SyncStatus, str]:
+    """Items unison left alone, in words: conflicts (both sides changed), names that differ
+    only in case from a neighbour, and anything else with unison's reason."""
+    conflicting = {c.path for c in report.conflicts}
+    both = [p for p in report.skipped if p in conflicting]
+    clashes = report.case_clashes
+    other = [
+        p
+        for p in report.skipped
+        if p not in conflicting and p not in clashes and not _is_case_clash(report, p)
+    ]
+    parts = []
+    if both or not (clashes or other):
+        count = len(both) if both else len(report.skipped)
+        parts.append(f"{count} item(s) left alone because both sides changed")
+    if clashes:
+        parts.append(
+            f"{len(clashes)} name(s) not synced because another name in the same folder differs "
+            "only in upper/lower case, and the share cannot hold both (rename one): "
+            + ", ".join(clashes[:3])
+        )
+    if other:
+        named = "; ".join(f"{p} ({report.skip_reasons.get(p) or 'no reason given'})" for p in other)
+        parts.append(f"{len(other)} item(s) not synced: {named}")
+    return (SyncStatus.CONFLICTS if both else SyncStatus.PARTIAL), "; ".join(parts)
+
+
+def _is_case_clash(report: SyncReport, path: str) -> bool:
+    return "identical except for case" in report.skip_reasons.get(path, "")
