@@ -8,7 +8,10 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from megabackup.demo import build_places
 from megabackup.engine import CycleOptions, CycleResult, run_cycle
@@ -124,3 +127,34 @@ def under_shifted_clock(argv: list[str], shift: str, env: dict[str, str]) -> lis
     assert FAKETIME, "faketime is installed by the Makefile (package faketime)"
     env.pop("FAKETIME_DONT_FAKE_MONOTONIC", None)  # with it, time.sleep fails with EINVAL
     return [FAKETIME, "-f", shift, *argv]
+
+
+@contextlib.contextmanager
+def small_tmpfs(mount_point: Path, size: str) -> Iterator[Path]:
+    """A real small (soon full) disk: a tmpfs of `size` at mount_point; skipped where it cannot
+    be mounted, failed in CI."""
+    mount_point.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
+        capture_output=True,
+    )
+    if mounted.returncode != 0:
+        message = f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def fake_ps(folder: Path) -> tuple[Path, Path]:
+    """A `ps` (folder/bin, to put first on PATH) that leaves a mark each time it runs: without
+    psutil rdiff-backup's lock runs `ps` here, `tasklist` on Windows. Returns (bin, marks)."""
+    marks = folder / "ps-was-run"
+    fake = folder / "bin" / "ps"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(f'#!/bin/sh\necho "$@" >> "{marks}"\nexec /bin/ps "$@"\n', encoding="utf-8")
+    fake.chmod(0o755)
+    return fake.parent, marks

@@ -20,6 +20,7 @@ from support import (
     descendants,
     kill_everything,
     restore,
+    small_tmpfs,
     tree,
     under_shifted_clock,
     write,
@@ -272,18 +273,8 @@ def test_a_cycle_killed_inside_a_tool_is_repaired_by_the_next(places: Places, to
 @pytest.fixture
 def small_disk(tmp_path: Path):
     """A 3 MB file system (tmpfs) for the desktop backup; a real full disk, not a simulation."""
-    mount_point = tmp_path / "small-disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount_point)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        message = f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    yield mount_point
-    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    with small_tmpfs(tmp_path / "small-disk", "3m") as mount_point:
+        yield mount_point
 
 
 def _settings_with_backup_on(places: Places, backup: Path) -> None:

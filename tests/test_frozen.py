@@ -23,12 +23,20 @@ import pytest
 
 from megabackup import __version__, bundle
 from megabackup.__main__ import OUTPUT_LOG
+from support import fake_ps
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / "frozen-test"
 SPEC = ROOT / "build_exe.spec"
 NAME = "MegaBackup"
-DISTRIBUTIONS = ("pyinstaller", "pyinstaller-hooks-contrib", "rdiff-backup", "pystray", "plyer")
+DISTRIBUTIONS = (
+    "pyinstaller",
+    "pyinstaller-hooks-contrib",
+    "rdiff-backup",
+    "pystray",
+    "plyer",
+    "psutil",
+)
 frozen = pytest.mark.frozen
 
 
@@ -183,6 +191,22 @@ def test_the_frozen_rdiff_backup_runs_with_no_stdout_or_stderr(
     binary: Path, tmp_path: Path
 ) -> None:
     _write_and_back_up_without_output([str(binary), "--rdiff-backup"], tmp_path)
+
+
+@frozen
+def test_the_frozen_app_carries_psutil_so_rdiff_backups_lock_starts_no_process(
+    binary: Path, tmp_path: Path
+) -> None:
+    # Without psutil rdiff-backup's lock runs `tasklist` on Windows (a console window flashes
+    # up from the windowed exe) and `ps` here; a `ps` first on PATH leaves a mark if it runs.
+    bin_dir, marks = fake_ps(tmp_path)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("a\n", encoding="utf-8")
+    argv = [str(binary), "--rdiff-backup", "--api-version", "201", "backup"]
+    argv += [str(tmp_path / "src"), str(tmp_path / "repo")]
+    done = run(argv, home=tmp_path / "home", PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    assert done.returncode == 0, done.stderr
+    assert not marks.exists(), f"the frozen rdiff-backup started ps: {marks.read_text()}"
 
 
 # ---- the same guards without a build (fast) ----------------------------------------------------
