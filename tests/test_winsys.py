@@ -17,10 +17,12 @@ from megabackup.tray import autostart
 class FakeKernel32:
     """GetLogicalDrives, GetDriveTypeW, SetErrorMode and AttachConsole, as Windows answers them."""
 
-    def __init__(self, drives: dict[str, int], error_mode: int = 0, console: bool = False) -> None:
+    def __init__(
+        self, drives: dict[str, int], error_mode: int = 0, console: bool | int = False
+    ) -> None:
         self.drives = drives  # letter -> drive type
         self.error_mode = error_mode
-        self.console = console
+        self.console = console  # True: the parent has one; a pid: that process has one
         self.asked: list[str] = []
         self.attached_to: list[int] = []
 
@@ -37,7 +39,9 @@ class FakeKernel32:
 
     def AttachConsole(self, pid: int) -> int:
         self.attached_to.append(pid)
-        return int(self.console)
+        if isinstance(self.console, bool):
+            return int(self.console and pid == winsys.ATTACH_PARENT_PROCESS)
+        return int(pid == self.console)
 
 
 def test_the_drive_scan_lists_local_disks_from_d_in_order() -> None:
@@ -247,11 +251,47 @@ def test_a_windowed_exe_run_from_a_console_writes_to_that_console(tmp_path: Path
         return (tmp_path / "console.txt").open("w", encoding="utf-8")
 
     kernel32 = FakeKernel32({}, console=True)
-    stream = winsys.parent_console(kernel32, opener)
+    no_parent: dict[int, tuple[int, str]] = {}
+    stream = winsys.parent_console(kernel32, opener, no_parent.get)
     assert stream is not None and opened == [("CONOUT$", "w")]
     assert kernel32.attached_to == [winsys.ATTACH_PARENT_PROCESS]
     stream.close()
-    assert winsys.parent_console(FakeKernel32({}, console=False), opener) is None  # Explorer
+    assert winsys.parent_console(FakeKernel32({}, console=False), opener, no_parent.get) is None
+
+
+EXE = "C:\\Users\\andy\\MegaBackup.exe"
+
+
+def test_the_one_file_bootloader_has_no_console_so_its_parents_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # cmd (pid 100) started MegaBackup.exe: the bootloader (pid 200, no console of its own) started
+    # the Python child (this process), whose AttachConsole(ATTACH_PARENT_PROCESS) finds nothing
+    me = winsys.os.getpid()
+    table = {me: (200, EXE), 200: (100, "C:\\Windows\\System32\\cmd.exe")}
+    monkeypatch.setattr(winsys.sys, "executable", EXE.lower())  # Windows names ignore case
+    kernel32 = FakeKernel32({}, console=100)
+    written = tmp_path / "console.txt"
+    stream = winsys.parent_console(
+        kernel32, lambda *a, **k: written.open("w", encoding="utf-8"), table.get
+    )
+    assert stream is not None
+    assert kernel32.attached_to == [winsys.ATTACH_PARENT_PROCESS, 100]
+    stream.close()
+
+
+def test_only_our_own_bootloaders_parent_is_asked_for_its_console() -> None:
+    # started by another program (a scheduled task's host, a script): its parent is not ours
+    table = {7: (200, "C:\\Program Files\\Other\\other.exe"), 200: (100, "cmd.exe")}
+    assert winsys.console_owners(7, EXE, table.get) == [winsys.ATTACH_PARENT_PROCESS]
+    assert winsys.console_owners(7, EXE, {}.get) == [winsys.ATTACH_PARENT_PROCESS]
+    table = {7: (200, EXE), 200: (100, "C:\\Windows\\explorer.exe")}
+    assert winsys.console_owners(7, EXE, table.get) == [winsys.ATTACH_PARENT_PROCESS, 100]
+
+
+def test_the_parent_process_is_read_with_psutil() -> None:
+    parent = winsys._parent_process(winsys.os.getpid())
+    assert parent is not None and parent[0] == winsys.os.getppid()
 
 
 # ---- ending a process tree (in the runner, the only module that starts processes) ----------------

@@ -7,7 +7,8 @@
 - opening a file or folder with its default program (ShellExecute through `os.startfile`; the
   desktop's opener elsewhere), the one exception to "only tools/runner.py starts processes";
 - the registry Run key that starts the tray at login;
-- a console for the windowed exe when it is run from one (`MegaBackup.exe status` in cmd).
+- a console for the windowed exe when it is run from one (`MegaBackup.exe status` in cmd): the
+  console of the bootloader's parent, since the one-file bootloader has none to share.
 
 Ending a process tree is not here: tools/runner.py is the only module that starts processes, and
 on Windows it ends a tree with `taskkill /T /F /PID` (a one-file exe is two processes).
@@ -224,13 +225,52 @@ def run_key_delete(name: str, winreg: Any = None) -> None:
 
 
 # ---- a console for the windowed exe --------------------------------------------------------------
-def parent_console(kernel32: Any = None, opener: Callable[..., TextIO] = open) -> TextIO | None:
+ProcessParent = Callable[[int], "tuple[int, str] | None"]  # pid -> (its parent's pid, exe path)
+
+
+def parent_console(
+    kernel32: Any = None,
+    opener: Callable[..., TextIO] = open,
+    parent_of: ProcessParent | None = None,
+) -> TextIO | None:
     """The console of the program that started us (cmd, PowerShell), for a windowed exe that has
-    none of its own; None when started from Explorer, the Run key or another program."""
+    none of its own; None when started from Explorer, the Run key or another program.
+
+    A one-file exe is two processes: its bootloader, which in a windowed build has no console
+    and never attaches to one (PyInstaller's pyi_utils_win32.c), starts this one. So when our
+    parent is our own exe, the console to print to is the bootloader's parent's."""
     k = kernel32 or _kernel32()
-    if not k.AttachConsole(ATTACH_PARENT_PROCESS):
-        return None
+    for owner in console_owners(os.getpid(), sys.executable, parent_of or _parent_process):
+        if k.AttachConsole(owner):
+            try:
+                return opener("CONOUT$", "w", encoding="utf-8", errors="replace", buffering=1)
+            except OSError:
+                return None
+    return None
+
+
+def console_owners(pid: int, executable: str, parent_of: ProcessParent) -> list[int]:
+    """Whose console to try, nearest first: our parent's; then, when that parent is our own exe
+    (the one-file bootloader), its parent's."""
+    owners = [ATTACH_PARENT_PROCESS]
+    parent = parent_of(pid)
+    if parent is None or not _same_file(parent[1], executable):
+        return owners
+    grandparent = parent_of(parent[0])
+    if grandparent is not None:
+        owners.append(grandparent[0])
+    return owners
+
+
+def _same_file(a: str, b: str) -> bool:
+    return bool(a) and ntpath.normcase(a) == ntpath.normcase(b)
+
+
+def _parent_process(pid: int) -> tuple[int, str] | None:
+    import psutil
+
     try:
-        return opener("CONOUT$", "w", encoding="utf-8", errors="replace", buffering=1)
-    except OSError:
+        parent = psutil.Process(psutil.Process(pid).ppid())
+        return parent.pid, parent.exe()
+    except (psutil.Error, OSError):
         return None
