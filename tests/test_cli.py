@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from megabackup import cli, winsys
 from megabackup.demo import build_places
+from winfakes import windows_profile
 
 
 def megabackup(*args: str, home: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -216,3 +218,24 @@ def test_the_demo_runs_every_use_case(tmp_path: Path) -> None:
     assert "Demo finished: 11 of 11 checks held." in result.stdout
     assert "NOT TRUE" not in result.stdout
     assert not (tmp_path / "unused").exists(), "the demo keeps its state inside its own folder"
+
+
+def test_check_names_what_windows_keeps_as_links_and_long_paths_while_they_are_off(
+    topology: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    desktop = topology.parent / "desktop" / "home"
+    music = desktop / "Documents" / "My Music"  # the hidden junction: it denies listing
+    (music / "Artist").mkdir(parents=True)
+    deep = desktop / "Documents" / ("d" * 120) / ("e" * 120) / "long enough.txt"
+    deep.parent.mkdir(parents=True)
+    deep.write_text("deep\n", encoding="utf-8")
+    assert len(str(deep)) > 260
+    monkeypatch.setenv("MEGABACKUP_HOME", str(tmp_path / "state"))
+    for long_paths_on in (False, True):
+        monkeypatch.setattr(winsys, "long_paths_enabled", lambda on=long_paths_on: on)
+        with windows_profile(monkeypatch, [music], deny_listing=[music]):
+            code = cli.main(["check", "--settings", str(topology)])
+        out = capsys.readouterr().out
+        assert "not backed up or synced" in out and "Documents/My Music" in out
+        assert ("LongPathsEnabled" in out and "long enough.txt" in out) is not long_paths_on
+        assert code == (0 if long_paths_on else 1), out

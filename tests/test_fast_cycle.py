@@ -14,6 +14,7 @@ import pytest
 from megabackup.engine.cycle import FULL_CHECK_STAMP
 from megabackup.files import read_stamp, write_stamp
 from support import Places, write
+from winfakes import windows_profile
 
 pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
 
@@ -182,3 +183,30 @@ def test_the_full_content_check_runs_when_due_and_is_recorded(places: Places) ->
     assert "-fastcheck false" in Path(due.log_path).read_text()
     stamp = read_stamp(places.paths.root, FULL_CHECK_STAMP)
     assert stamp is not None and time.time() - stamp < 60
+
+
+def test_windows_junctions_are_said_once_left_out_and_do_not_defeat_skip_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Documents holds the hidden "My Music" junction, which denies listing, and a OneDrive file
+    # kept online: both reparse points, which rdiff-backup leaves out of every snapshot
+    places = Places(tmp_path)
+    music = places.desktop / "Documents" / "My Music"
+    write(music / "song.mp3", "la la la\n")
+    online = places.desktop / "Documents" / "kept online.docx"
+    write(online, "in the cloud\n")
+    places = aged(places)
+    with windows_profile(monkeypatch, [music, online], deny_listing=[music]):
+        first = places.cycle()
+        second = places.cycle()
+    assert first.outcome == "ok", first.summary()  # said as a note: no warning every cycle
+    said = [n for n in first.notes if "not backed up" in n]
+    assert len(said) == 1 and "Documents/My Music" in said[0] and "kept online.docx" in said[0]
+    assert not [n for n in second.notes if "not backed up" in n]  # once
+    assert second.outcome == "ok", second.summary()
+    step = second.step("snapshot-desktop-home")
+    assert step is not None and SKIPPED_DETAIL in step.detail
+    # the sync leaves alone what no snapshot holds
+    assert not (places.server / "Documents" / "My Music").exists()
+    assert not (places.server / "Documents" / "kept online.docx").exists()
+    assert (places.server / "Documents" / "notes.txt").is_file()

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from megabackup.engine import manifest
 from megabackup.engine.manifest import Manifest, load, save, scan, unchanged
 from megabackup.tools.rdiff import selection_args
+from winfakes import windows_profile
 
 OLD = 1_700_000_000  # every file starts old, so a manifest of it is settled
 FOLDERS = ("Documents", "Pictures")
@@ -481,3 +482,32 @@ def test_changes_the_snapshot_would_not_see_never_count(
         _write(folders[pick % len(folders)] / name, "ignored")
         _write(root / "AppData" / f"outside {pick}", "outside the folder list")
         assert unchanged(scan(root, FOLDERS, IGNORE), saved)
+
+
+# ---------------------------------------------------------------------------
+# Windows: reparse points (junctions, links, OneDrive placeholders) are never in a snapshot
+
+
+def test_junctions_that_deny_listing_are_left_out_and_the_walk_stays_complete(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    junctions = [home / "Documents" / name for name in ("My Music", "My Pictures", "My Videos")]
+    for junction in junctions:
+        _write(junction / "seen through the junction.mp3")
+    placeholder = _write(home / "Documents" / "OneDrive report.docx")  # a file kept online
+    told: list[str] = []
+    with windows_profile(monkeypatch, [*junctions, placeholder], deny_listing=junctions):
+        walk = scan(home, FOLDERS, IGNORE)
+        assert walk.complete, "a junction that denies listing must not leave the walk in doubt"
+        again = scan(home, FOLDERS, IGNORE, on_link=told.append)
+    assert sorted(told) == [
+        "Documents/My Music",
+        "Documents/My Pictures",
+        "Documents/My Videos",
+        "Documents/OneDrive report.docx",
+    ]
+    assert unchanged(again, walk)  # so an untouched profile skips its snapshot
+    with windows_profile(monkeypatch, [*junctions, placeholder], deny_listing=junctions):
+        covered = manifest.paths(home, FOLDERS, IGNORE)
+    assert not [p for p in covered if "My Music" in p or "OneDrive" in p]
+    assert "Documents/letter.txt" in covered

@@ -452,6 +452,35 @@ def test_names_differing_only_in_case_stay_on_the_desktop_and_leave_nothing_on_t
     assert (desktop / "Documents" / "Notes.TXT").read_text() == "upper"
 
 
+def test_paths_left_out_are_written_as_literal_globs_for_unisons_profile() -> None:
+    job = unison.SyncJob(Path("/d"), Path("/s"), leave_out=("Documents/My Music", " a*[b]{c,d}"))
+    assert unison.profile_text(job).splitlines()[1:] == [
+        "ignore = Path Documents/My Music",
+        "ignore = Path \\ a\\*\\[b\\]\\{c\\,d\\}",
+    ]
+
+
+@pytest.mark.realtools
+def test_what_no_snapshot_holds_is_left_alone_by_the_real_unison(tmp_path: Path) -> None:
+    # Windows' links and OneDrive placeholders: thousands of them would not fit on a command
+    # line, so they reach unison through its profile
+    desktop, server, tool = pair(tmp_path)
+    for name in ("My Music", " odd [name]*, {x}"):
+        (desktop / "Documents" / name).mkdir(parents=True)
+        (desktop / "Documents" / name / "inside.txt").write_text("not in any snapshot")
+    (desktop / "Documents" / "notes.txt").write_text("synced")
+    (server / "Documents" / "My Music").mkdir(parents=True)
+    (server / "Documents" / "My Music" / "server's own.txt").write_text("left alone")
+    job = unison.SyncJob(
+        desktop, server, leave_out=("Documents/My Music", "Documents/ odd [name]*, {x}")
+    )
+    outcome = tool.sync(job)
+    assert outcome.status == "ok", outcome.message
+    assert sorted(p.name for p in (server / "Documents").iterdir()) == ["My Music", "notes.txt"]
+    assert [p.name for p in (server / "Documents" / "My Music").iterdir()] == ["server's own.txt"]
+    assert not (desktop / "Documents" / "My Music" / "server's own.txt").exists()
+
+
 @pytest.mark.realtools
 def test_a_real_sync_through_a_symbolic_link_counts_its_changes(tmp_path: Path) -> None:
     desktop, server, tool = pair(tmp_path)

@@ -174,14 +174,17 @@ class FakeWinreg:
     """The part of winreg the Run key uses, over a dict of (hive, key) -> {name: (value, type)}."""
 
     HKEY_CURRENT_USER = "HKCU"
+    HKEY_LOCAL_MACHINE = "HKLM"
     KEY_SET_VALUE = 0x0002
     REG_SZ = 1
+    REG_BINARY = 3
+    REG_DWORD = 4
 
     def __init__(self) -> None:
-        self.keys: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
+        self.keys: dict[tuple[str, str], dict[str, tuple[Any, int]]] = {}
 
     class _Key:
-        def __init__(self, values: dict[str, tuple[str, int]]) -> None:
+        def __init__(self, values: dict[str, tuple[Any, int]]) -> None:
             self.values = values
 
         def __enter__(self) -> FakeWinreg._Key:
@@ -198,12 +201,12 @@ class FakeWinreg:
     def CreateKey(self, hive: str, path: str) -> _Key:
         return self._Key(self.keys.setdefault((hive, path), {}))
 
-    def QueryValueEx(self, key: _Key, name: str) -> tuple[str, int]:
+    def QueryValueEx(self, key: _Key, name: str) -> tuple[Any, int]:
         if name not in key.values:
             raise FileNotFoundError(2, "The system cannot find the file specified")
         return key.values[name]
 
-    def SetValueEx(self, key: _Key, name: str, reserved: int, kind: int, value: str) -> None:
+    def SetValueEx(self, key: _Key, name: str, reserved: int, kind: int, value: Any) -> None:
         key.values[name] = (value, kind)
 
     def DeleteValue(self, key: _Key, name: str) -> None:
@@ -240,6 +243,17 @@ def test_autostart_on_windows_goes_through_the_run_key(monkeypatch: pytest.Monke
     assert switch.enabled()
     switch.set(False)
     assert not switch.enabled()
+
+
+def test_long_paths_are_read_from_the_file_system_key() -> None:
+    reg = FakeWinreg()
+    assert winsys.long_paths_enabled(reg, windows=True) is False  # no value: off by default
+    key = ("HKLM", r"SYSTEM\CurrentControlSet\Control\FileSystem")
+    reg.keys[key] = {"LongPathsEnabled": (0, reg.REG_DWORD)}
+    assert winsys.long_paths_enabled(reg, windows=True) is False
+    reg.keys[key] = {"LongPathsEnabled": (1, reg.REG_DWORD)}
+    assert winsys.long_paths_enabled(reg, windows=True) is True
+    assert winsys.long_paths_enabled(reg, windows=False) is None  # no such limit elsewhere
 
 
 # ---- a console for the windowed exe --------------------------------------------------------------

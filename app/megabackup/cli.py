@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from megabackup import __version__, bundle, notify, places, report, words
+from megabackup import __version__, bundle, notify, places, report, winsys, words
 from megabackup.engine import CycleOptions, CycleResult, run_cycle
 from megabackup.engine.cycle import cycle_lock
+from megabackup.engine.filecheck import check_tree, long_paths_off
 from megabackup.engine.preflight import preflight
 from megabackup.engine.status import read_status
 from megabackup.errors import MegaBackupError, UsageError
@@ -246,14 +248,40 @@ def _check(args: argparse.Namespace) -> int:
     print(f"Settings: {settings.source} is valid.")
     for problem in result.fatal:
         print(f"  PROBLEM: {problem}")
+    notes, windows_warnings = _look_through_homes(settings)
+    result.warnings += windows_warnings
     for warning in result.warnings + ([result.unison_problem] if result.unison_problem else []):
         print(f"  warning: {warning}")
+    for note in notes:
+        print(f"  note: {note}")
     if result.drive:
         print(f"  External drive: {result.drive}")
     if result.fatal:
         return ExitCode.FAILED
     print("All places are ready." if not result.warnings else "Ready, with the warnings above.")
     return ExitCode.WARNING if result.warnings or result.unison_problem else ExitCode.OK
+
+
+def _look_through_homes(settings: Settings) -> tuple[list[str], list[str]]:
+    """(notes, warnings) from one walk of each home: what Windows keeps as links (never backed
+    up), and paths too long for Windows while its long paths are off. The server data is left
+    out here: it can be very large, and each cycle's report covers it."""
+    notes: list[str] = []
+    warnings: list[str] = []
+    long_paths_on = winsys.long_paths_enabled()
+    for place in (places.DESKTOP_HOME, places.SERVER_HOME):
+        root = place.path(settings)
+        if root is None or not root.is_dir():
+            continue
+        limit = settings.safety.max_clock_skew_seconds
+        files, _ = check_tree(
+            root, place.folders(settings), settings.folders.ignore, time.time(), limit
+        )
+        if files.links:
+            notes.append(files.not_backed_up(place))
+        if files.too_long and long_paths_on is False:
+            warnings.append(long_paths_off(place, files))
+    return notes, warnings
 
 
 def _log() -> int:

@@ -11,12 +11,13 @@ different disk at the same letter must not receive (or, worse, supply) a backup.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -243,12 +244,14 @@ def write_place_marker(folder: Path, place: str) -> str:
 
 @dataclass
 class PlaceMemory:
-    """Per place: its marker id, which listed folders held files, and deletions not yet synced."""
+    """Per place: its marker id, which listed folders held files, deletions not yet synced, and
+    what the person was last told is not backed up."""
 
     path: Path
     markers: dict[str, str]
     filled: dict[str, list[str]]  # place -> folders ("." = the place itself) that held files
     pending_deletions: dict[str, int]
+    told_links: dict[str, str] = field(default_factory=dict)  # place -> digest of the list said
 
     @classmethod
     def load(cls, path: Path) -> PlaceMemory:
@@ -263,6 +266,7 @@ class PlaceMemory:
             dict(data.get("markers", {})),
             {k: list(v) for k, v in dict(data.get("filled", {})).items()},
             {k: int(v) for k, v in dict(data.get("pending_deletions", {})).items()},
+            {k: str(v) for k, v in dict(data.get("told_links", {})).items()},
         )
 
     def save(self) -> None:
@@ -270,12 +274,21 @@ class PlaceMemory:
             "markers": self.markers,
             "filled": self.filled,
             "pending_deletions": self.pending_deletions,
+            "told_links": self.told_links,
         }
         write_json(self.path, content)
 
     def remember_contents(self, place: str, root: Path, folders: Sequence[str]) -> None:
         names = list(folders) or ["."]
         self.filled[place] = [n for n in names if has_content(root, [] if n == "." else [n])]
+
+    def first_time_told(self, place: str, links: Sequence[str]) -> bool:
+        """True once for each new list of what is not backed up (and remembers it was said)."""
+        digest = hashlib.sha256("\0".join(sorted(links)).encode("utf-8", "replace")).hexdigest()
+        if self.told_links.get(place) == digest:
+            return False
+        self.told_links[place] = digest
+        return True
 
     def emptied(self, place: str, root: Path) -> list[str]:
         """Folders of this place that held files at the last cycle and are empty or missing now."""

@@ -1,12 +1,14 @@
 """The Windows-only calls, in one small module, each behind a parameter a test fills with a fake.
 
 - the drive letters to scan for the external drive's marker (without touching empty card readers);
+- reparse points (junctions, symbolic links, OneDrive placeholders), which Python reports as
+  plain folders or files;
 - UNC paths (`//nas/share` and `\\\\nas\\share` alike), shown the way Windows users write them;
 - long paths: the `\\\\?\\` prefix for paths Windows would refuse at 260 characters, and the
   long form of a path written with 8.3 short names;
 - opening a file or folder with its default program (ShellExecute through `os.startfile`; the
   desktop's opener elsewhere), the one exception to "only tools/runner.py starts processes";
-- the registry Run key that starts the tray at login;
+- the registry Run key that starts the tray at login, and whether Windows' long paths are on;
 - a console for the windowed exe when it is run from one (`MegaBackup.exe status` in cmd): the
   console of the bootloader's parent, since the one-file bootloader has none to share.
 
@@ -28,6 +30,7 @@ from pathlib import Path, PurePath
 from typing import Any, TextIO
 
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+FILE_SYSTEM_KEY = r"SYSTEM\CurrentControlSet\Control\FileSystem"  # under HKEY_LOCAL_MACHINE
 FIRST_SCANNED_LETTER = "D"  # A: and B: are floppies, C: is the system disk
 DRIVE_REMOVABLE, DRIVE_FIXED, DRIVE_REMOTE = 2, 3, 4
 SCANNED_DRIVE_TYPES = frozenset({DRIVE_REMOVABLE, DRIVE_FIXED})  # USB disks report as fixed
@@ -36,6 +39,7 @@ SCANNED_DRIVE_TYPES = frozenset({DRIVE_REMOVABLE, DRIVE_FIXED})  # USB disks rep
 LONG_PATH_FROM = 248
 SEM_FAILCRITICALERRORS, SEM_NOOPENFILEERRORBOX = 0x0001, 0x8000
 ATTACH_PARENT_PROCESS = -1
+FILE_ATTRIBUTE_REPARSE_POINT = 0x400
 _EXTENDED, _EXTENDED_UNC = "\\\\?\\", "\\\\?\\UNC\\"
 
 
@@ -69,6 +73,15 @@ def quiet_drive_errors(kernel32: Any = None) -> None:
     wanted = SEM_FAILCRITICALERRORS | SEM_NOOPENFILEERRORBOX
     previous = int(k.SetErrorMode(wanted))  # returns the old mode: keep what was set before
     k.SetErrorMode(previous | wanted)
+
+
+# ---- reparse points ------------------------------------------------------------------------------
+def is_reparse_point(info: os.stat_result) -> bool:
+    """A junction ("My Music" in Documents), a symbolic link or a cloud placeholder (OneDrive
+    files kept online). Python reports a junction as a folder; only the attribute tells, and
+    rdiff-backup leaves every reparse point out of a snapshot on Windows. Off Windows a stat
+    carries no such attribute, and this is always False."""
+    return bool(getattr(info, "st_file_attributes", 0) & FILE_ATTRIBUTE_REPARSE_POINT)
 
 
 # ---- UNC and long paths --------------------------------------------------------------------------
@@ -222,6 +235,21 @@ def run_key_delete(name: str, winreg: Any = None) -> None:
             reg.DeleteValue(key, name)
     except FileNotFoundError:
         pass
+
+
+# ---- long paths on or off ------------------------------------------------------------------------
+def long_paths_enabled(winreg: Any = None, *, windows: bool = os.name == "nt") -> bool | None:
+    """Whether Windows lets programs use paths over 260 characters (LongPathsEnabled, which
+    rdiff-backup's Windows README asks for); None off Windows, where there is no such limit."""
+    if not windows:
+        return None
+    reg = winreg or _winreg()
+    try:
+        with reg.OpenKey(reg.HKEY_LOCAL_MACHINE, FILE_SYSTEM_KEY) as key:
+            value, _kind = reg.QueryValueEx(key, "LongPathsEnabled")
+    except OSError:  # no such value: the default, off
+        return False
+    return value == 1
 
 
 # ---- a console for the windowed exe --------------------------------------------------------------

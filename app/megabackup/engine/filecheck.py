@@ -3,9 +3,11 @@
 - impossible times: later than now plus the clock limit, or before 1980 (a wrong clock wrote them;
   with "prefer newer" a file from the future would win every conflict);
 - names Windows cannot store (reserved names, forbidden characters, a trailing dot or space),
-  names in one folder that differ only in case, and paths longer than Windows' classic limit.
+  names in one folder that differ only in case, and paths longer than Windows' classic limit;
+- what is not backed up at all: reparse points (junctions, symbolic links, OneDrive files kept
+  online), which rdiff-backup leaves out on Windows and the sync leaves alone.
 It rides on the manifest's walk (one stat walk per tree) and changes nothing: the findings are
-listed in the report, and every file is still backed up.
+listed in the report, and every other file is still backed up.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class FileCheck:
     bad_names: list[str] = field(default_factory=list)
     case_clashes: list[str] = field(default_factory=list)
     too_long: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # reparse points: all of them, not backed up
     _names: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -82,13 +85,35 @@ class FileCheck:
                 sentences.append(f"{len(found)} file(s) {what}: {shown}")
         return sentences
 
+    def not_backed_up(self, place: object) -> str:
+        """One sentence naming what Windows keeps as links; "" when there is none."""
+        if not self.links:
+            return ""
+        shown = ", ".join(self.links[:3]) + (", ..." if len(self.links) > 3 else "")
+        return (
+            f"{place}: {len(self.links)} item(s) are not backed up or synced, because Windows "
+            f"keeps them as links (junctions, symbolic links, OneDrive files kept online): {shown}"
+        )
+
+
+def long_paths_off(place: object, files: FileCheck) -> str:
+    """The warning for paths longer than Windows' classic limit while its long paths are off."""
+    shown = ", ".join(files.too_long[:3]) + (", ..." if len(files.too_long) > 3 else "")
+    return (
+        f"{place}: {len(files.too_long)} path(s) are longer than {WINDOWS_MAX_PATH} characters, "
+        "and Windows' long paths are turned off (LongPathsEnabled), so rdiff-backup cannot back "
+        'them up; turn long paths on (Group Policy "Enable Win32 long paths", or the registry '
+        f"value LongPathsEnabled = 1) and restart: {shown}"
+    )
+
 
 def check_tree(
     root: Path, folders: Sequence[str], ignore: Sequence[str], now: float, future_margin: float
 ) -> tuple[FileCheck, manifest.Manifest]:
     """Walk what a snapshot of root holds once: the findings and the manifest of that walk."""
     check = FileCheck.for_tree(root, now, future_margin)
-    return check, manifest.scan(root, folders, ignore, observe=check.observe)
+    walk = manifest.scan(root, folders, ignore, observe=check.observe, on_link=check.links.append)
+    return check, walk
 
 
 def _note(found: list[str], relative: str) -> None:

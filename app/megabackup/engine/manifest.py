@@ -17,10 +17,13 @@ How the engine uses it, per snapshot step:
 
 What it sees: every entry rdiff-backup would back up (files, folders, symlinks, other special
 files) with its relative path, type and permission bits, owner, and for all but folders the size
-and mtime in nanoseconds (and a symlink's target). Folder mtimes are left out on purpose: they
-change when anything is added inside, ignored files too, and every added or removed entry that
-counts is seen by itself. What it cannot see, like rdiff-backup itself: a same-size edit whose
-mtime was put back to the exact old nanosecond.
+and mtime in nanoseconds (and a symlink's target). On Windows rdiff-backup leaves out every
+reparse point (junctions, symbolic links, OneDrive placeholders), so the walk does too: it
+neither records nor enters one, and names each to `on_link` (the hidden "My Music" junction in
+Documents denies listing, which would leave every walk incomplete and every cycle in doubt).
+Folder mtimes are left out on purpose: they change when anything is added inside, ignored files
+too, and every added or removed entry that counts is seen by itself. What it cannot see, like
+rdiff-backup itself: a same-size edit whose mtime was put back to the exact old nanosecond.
 
 Clock: an entry whose mtime is within DOUBT_SECONDS of the scan (or after it) could be modified
 again later with the same size and, on a coarse file system (FAT keeps 2-second times), the same
@@ -42,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from megabackup import winsys
 from megabackup.files import atomic_write
 from megabackup.settings import path_pattern
 
@@ -167,10 +171,11 @@ class _Walk:
     source: Path
     selection: _Selection
     errors: int = 0
+    on_link: Callable[[str], None] | None = None  # told of each reparse point left out
 
     def __iter__(self) -> Iterator[tuple[str, os.stat_result, bytes]]:
         try:
-            root = os.lstat(self.source)
+            root = os.lstat(winsys.long_path(self.source))
         except OSError:
             self.errors += 1
             return
@@ -184,7 +189,7 @@ class _Walk:
         while pending:
             folder, parts, inside = pending.pop()
             try:
-                with os.scandir(folder) as entries:
+                with os.scandir(winsys.long_path(folder)) as entries:
                     listing = list(entries)
             except OSError:
                 self.errors += 1
@@ -204,6 +209,10 @@ class _Walk:
                 except OSError:
                     self.errors += 1
                     continue
+                if winsys.is_reparse_point(info):
+                    if self.on_link is not None:
+                        self.on_link(relative)
+                    continue
                 yield relative, info, target
                 if stat.S_ISDIR(info.st_mode):
                     pending.append((entry.path, entry_parts, place == "all"))
@@ -216,12 +225,14 @@ def scan(
     *,
     clock_ns: Callable[[], int] = time.time_ns,
     observe: Callable[[str, os.stat_result], None] | None = None,
+    on_link: Callable[[str], None] | None = None,
 ) -> Manifest:
     """One stat walk of source (os.scandir, no symlink following), restricted like the snapshot.
 
-    observe(relative, lstat) sees every entry, so other checks ride on this one walk."""
+    observe(relative, lstat) sees every entry, so other checks ride on this one walk; on_link
+    hears of each reparse point left out."""
     started = clock_ns()
-    walk = _Walk(source, _Selection.build(folders, ignore))
+    walk = _Walk(source, _Selection.build(folders, ignore), on_link=on_link)
     records: list[bytes] = []
     newest = 0
     for relative, info, target in walk:

@@ -111,6 +111,14 @@ def _report_findings(
         findings.append(f"{current.errors} file(s) or folder(s) could not be read")
     for finding in findings:
         context.warn(f"{step.place}: {finding}")
+    with context.memory_lock:  # said once, not every cycle: Windows keeps them so on purpose
+        if context.memory.first_time_told(step.place.name, files.links):
+            context.memory.save()
+            if files.links:
+                context.cycle.notes.append(files.not_backed_up(step.place))
+                context.log.write(f"NOTE: {files.not_backed_up(step.place)}")
+                for link in files.links:
+                    context.log.write(f"  not backed up: {link}")
 
 
 def _room_for_first_snapshot(step: SnapshotStep, files: FileCheck) -> str:

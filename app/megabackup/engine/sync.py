@@ -26,6 +26,7 @@ def run_sync(step: SyncStep, context: StepContext) -> StepResult:
             step.job,
             fastcheck=context.options.fastcheck,
             emptied_on_purpose=context.options.allow_empty,
+            leave_out=_not_snapshotted(context),
         )
         outcome = context.unison.sync(job, cancel=context.cancel)
     except ProcessStartError as exc:
@@ -62,6 +63,17 @@ def run_sync(step: SyncStep, context: StepContext) -> StepResult:
         deleted_files=deleted,
         conflicts=conflicts,
     )
+
+
+def _not_snapshotted(context: StepContext) -> tuple[str, ...]:
+    """What the snapshots of either side left out (Windows' links and placeholders): a sync
+    must never overwrite or delete what no snapshot holds (promise 1)."""
+    found: set[str] = set()
+    for place in SYNCED:
+        files = context.checks.get(place)
+        if files is not None:
+            found.update(files.links)
+    return tuple(sorted(found))
 
 
 def _why_blocked(step: SyncStep, context: StepContext) -> StepResult | None:

@@ -30,6 +30,7 @@ from pathlib import Path, PurePath
 
 from megabackup import winsys
 from megabackup.errors import MegaBackupError
+from megabackup.files import atomic_write
 from megabackup.outcome import Outcome, Resolution, ToolStatus
 from megabackup.settings import path_pattern
 from megabackup.tools.runner import CancelToken, ProcessResult, Runner
@@ -82,6 +83,7 @@ class SyncJob:
     keep_both: bool = True  # a conflict keeps the newer in place and the other beside it
     fastcheck: bool = True  # False: compare contents, not only sizes and times
     emptied_on_purpose: bool = False  # the person confirmed that a side was emptied
+    leave_out: tuple[str, ...] = ()  # paths (relative, with /) no snapshot holds: left alone
 
 
 def sync_argv(program: str, job: SyncJob) -> list[str]:
@@ -113,6 +115,24 @@ def sync_argv(program: str, job: SyncJob) -> list[str]:
     if job.emptied_on_purpose:  # the person confirmed it; otherwise unison refuses an emptied side
         argv.append("-confirmbigdel=false")
     return argv
+
+
+PROFILE = "default.prf"  # read from $UNISON whenever the roots are given on the command line
+
+
+def profile_text(job: SyncJob) -> str:
+    """The paths to leave alone, as unison's profile lines. They go in the profile, not the
+    command line: OneDrive can make them thousands, longer than a Windows command line may be."""
+    lines = ["# Written by MegaBackup before every sync: what no snapshot holds is left alone."]
+    lines += [f"ignore = Path {glob_literal(path)}" for path in job.leave_out]
+    return "\n".join(lines) + "\n"
+
+
+def glob_literal(path: str) -> str:
+    """A path as a unison glob that matches only itself (a backslash quotes the next character:
+    src/ubase/rx.ml); a leading space is quoted too, or the profile reader would drop it."""
+    quoted = re.sub(r"([\\*?\[\]{},])", r"\\\1", path)
+    return "\\" + quoted if quoted.startswith(" ") else quoted
 
 
 def environment(archive_dir: Path) -> dict[str, str]:
@@ -358,6 +378,7 @@ class Unison:
 
     def sync(self, job: SyncJob, cancel: CancelToken | None = None) -> SyncOutcome:
         self.archive_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.archive_dir / PROFILE, profile_text(job))
         result = self.runner.run(
             sync_argv(self.program, job),
             env=environment(self.archive_dir),
