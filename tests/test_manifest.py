@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from megabackup.engine import manifest
 from megabackup.engine.manifest import Manifest, load, save, scan, unchanged
 from megabackup.tools.rdiff import selection_args
-from winfakes import windows_profile
+from winfakes import windows_max_path, windows_profile
 
 OLD = 1_700_000_000  # every file starts old, so a manifest of it is settled
 FOLDERS = ("Documents", "Pictures")
@@ -511,3 +511,17 @@ def test_junctions_that_deny_listing_are_left_out_and_the_walk_stays_complete(
         covered = manifest.paths(home, FOLDERS, IGNORE)
     assert not [p for p in covered if "My Music" in p or "OneDrive" in p]
     assert "Documents/letter.txt" in covered
+
+
+def test_a_tree_deeper_than_windows_260_characters_is_walked_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "home"
+    deep = root / "Documents" / ("a folder with a long name " * 6) / ("and deeper still " * 6)
+    _write(deep / "minutes.txt")
+    assert len(str(deep / "minutes.txt")) > 260
+    with windows_max_path(monkeypatch):
+        walk = scan(root, ("Documents",), ())
+        covered = manifest.paths(root, ("Documents",), ())
+    assert walk.complete
+    assert any(p.endswith("/minutes.txt") for p in covered)

@@ -10,6 +10,7 @@ import pytest
 
 from megabackup import places
 from megabackup.places import DRIVE_MARKER, PlaceError
+from winfakes import windows_max_path
 
 
 def test_a_marker_is_written_and_read_back(tmp_path: Path) -> None:
@@ -178,3 +179,17 @@ def test_a_marker_is_valid_json_a_person_can_read(tmp_path: Path) -> None:
     marker = places.write_drive_marker(tmp_path, "MegaBackup")
     data = json.loads(marker.read_text(encoding="utf-8"))
     assert "Do not delete" in data["about"]
+
+
+def test_markers_deeper_than_windows_260_characters_are_written_and_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = tmp_path / ("a share folder with a long name " * 4) / ("and one more level " * 6)
+    assert len(str(deep / places.PLACE_MARKER)) > 260
+    with windows_max_path(monkeypatch):
+        marker_id = places.write_place_marker(deep, "server home")
+        assert places.read_place_marker(deep) == marker_id
+        places.write_drive_marker(deep / "MegaBackup", "MegaBackup")
+        assert places.read_drive_marker(deep / "MegaBackup") is not None
+        assert places.has_content(deep)
+    assert sorted(p.name for p in deep.iterdir()) == [places.PLACE_MARKER, "MegaBackup"]

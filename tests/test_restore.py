@@ -19,6 +19,7 @@ from megabackup.restore.backups import Backups, RestoreError, Target
 from megabackup.settings import Settings, load
 from megabackup.tools import rdiff
 from support import write
+from winfakes import windows_max_path
 
 pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
 
@@ -415,3 +416,17 @@ def test_cli_bad_input_is_one_plain_line(
     err = capsys.readouterr().err
     assert words in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_restore_deep_in_a_home_passes_windows_260_character_limit(
+    history: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = tmp_path / ("a folder with a long name " * 5) / ("and another one " * 7)
+    assert len(str(deep / ".megabackup-restore-xxxxxxxx" / "notes.txt")) > 260
+    with windows_max_path(monkeypatch):
+        first = history.backups().restore("Documents/notes.txt", to=deep)
+        second = history.backups().restore("Documents/notes.txt", to=deep)  # the name is taken
+    assert first.path == deep / "notes.txt"
+    assert first.path.read_text() == "v3 the longest\n"
+    assert second.kept == first.path and second.path.name.startswith("notes (restored ")
+    assert [p.name for p in deep.iterdir() if p.name.startswith(".megabackup")] == []

@@ -5,11 +5,17 @@ Windows' file attributes, and a path length limit.
   entries are reparse points (FILE_ATTRIBUTE_REPARSE_POINT in their stat, as for the hidden
   "My Music" junction in Documents or a OneDrive file kept online), and listing a junction is
   denied (restic#338, rclone#3948). Everything else is the real listing of the real folder.
+- `windows_max_path(...)`: the file calls refuse a path of 260 characters or more unless it
+  carries the `\\\\?\\` prefix (MAX_PATH without LongPathsEnabled), and winsys.long_path
+  gives the prefix as it does on Windows. The prefix is taken off before the real call.
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
+import functools
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,4 +91,73 @@ def windows_profile(
 
     with monkeypatch.context() as patch:
         patch.setattr(os, "scandir", scandir)
+        yield
+
+
+EXTENDED = "\\\\?\\"
+MAX_PATH = 260
+LONG_PATH_FROM = 248  # as winsys.long_path: a folder needs room for an 8.3 name inside
+# the calls that take paths, each wrapped: builtins.open and io.open, and these os functions
+GUARDED = ("scandir", "lstat", "stat", "mkdir", "open", "replace", "rename", "link", "unlink",
+           "rmdir", "remove")  # fmt: skip
+
+
+def _as_windows_sees_it(value: Any) -> tuple[Any, bool]:
+    """(the path for the real call, whether Windows refuses it); non-paths pass unchanged."""
+    if isinstance(value, bool | int) or not isinstance(value, str | bytes | os.PathLike):
+        return value, False
+    text = os.fsdecode(os.fspath(value))
+    if text.startswith(EXTENDED):
+        return text[len(EXTENDED) :], False
+    return value, len(text) >= MAX_PATH
+
+
+def _refusing(real: Any, name: str) -> Any:
+    @functools.wraps(real)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        plain = []
+        for value in args:
+            value, refused = _as_windows_sees_it(value)
+            if refused:
+                raise FileNotFoundError(3, "The system cannot find the path specified", value)
+            plain.append(value)
+        result = real(*plain, **kwargs)
+        if name == "scandir" and args and isinstance(args[0], str) and args[0].startswith(EXTENDED):
+            return _Listing([_Prefixed(e) for e in result])  # entries keep the prefix, as there
+        return result
+
+    return call
+
+
+class _Prefixed:
+    def __init__(self, real: os.DirEntry) -> None:
+        self._real = real
+        self.name, self.path = real.name, EXTENDED + real.path
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def _long_path(path: Any, *, windows: bool = True) -> str:
+    text = str(path)
+    if len(text) < LONG_PATH_FROM or text.startswith(EXTENDED):
+        return text
+    return EXTENDED + text
+
+
+@contextlib.contextmanager
+def windows_max_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """While inside: Windows' 260-character limit on plain paths, and its way out."""
+    from megabackup import winsys
+
+    with monkeypatch.context() as patch:
+        patch.setattr(winsys, "long_path", _long_path)
+        for name in GUARDED:
+            patch.setattr(os, name, _refusing(getattr(os, name), name))
+        real_abspath = os.path.abspath  # an extended path is a full path already, as in ntpath
+        patch.setattr(
+            os.path, "abspath", lambda p: p if str(p).startswith(EXTENDED) else real_abspath(p)
+        )
+        patch.setattr(builtins, "open", _refusing(builtins.open, "open"))
+        patch.setattr(io, "open", _refusing(io.open, "open"))
         yield

@@ -4,6 +4,9 @@ A leaf module. `atomic_write` writes a temporary file beside the target, flushes
 and renames it over the target, so a power cut leaves the old file or the new one, never half of
 either (the places memory behind the mass-deletion hold, the manifests, the pause, the stamps).
 A missing or damaged stamp reads as "never".
+
+Paths go through `winsys.long_path`, so a file deep in a place (a marker, a restored file) is
+written on Windows even past its classic 260-character limit.
 """
 
 from __future__ import annotations
@@ -14,18 +17,21 @@ import os
 import tempfile
 from pathlib import Path
 
+from megabackup import winsys
+
 
 def atomic_write(path: Path, content: str | bytes) -> None:
     """Replace path with content; on any failure the old file stays as it was."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(winsys.long_path(path.parent))
+    folder.mkdir(parents=True, exist_ok=True)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        os.replace(temporary, winsys.long_path(path))
     except BaseException:
         with contextlib.suppress(OSError):
             Path(temporary).unlink()
@@ -39,7 +45,8 @@ def write_json(path: Path, content: object) -> None:
 def read_json(path: Path) -> object:
     """The parsed file, or None when it is missing, unreadable or not JSON."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        with open(winsys.long_path(path), encoding="utf-8") as stream:
+            return json.loads(stream.read())
     except (OSError, ValueError):
         return None
 
@@ -64,7 +71,7 @@ def due(last: float | None, now: float, every_seconds: float) -> bool:
 def folder_names(folder: Path) -> list[tuple[str, bool]]:
     """(name, is a folder) of each entry, links not followed; none when it cannot be read."""
     try:
-        with os.scandir(folder) as entries:
+        with os.scandir(winsys.long_path(folder)) as entries:
             return [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
     except OSError:
         return []

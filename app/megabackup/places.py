@@ -22,8 +22,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from megabackup import winsys
 from megabackup.errors import MegaBackupError
-from megabackup.files import write_json
+from megabackup.files import read_json, write_json
 
 if TYPE_CHECKING:  # settings imports this table; the arrow must not point back at run time
     from megabackup.settings import Settings
@@ -115,7 +116,7 @@ class DriveLookup:
 
 def write_drive_marker(folder: Path, name: str) -> Path:
     """Mark folder as the MegaBackup drive `name`; written whole or not at all."""
-    folder.mkdir(parents=True, exist_ok=True)
+    Path(winsys.long_path(folder)).mkdir(parents=True, exist_ok=True)
     marker = folder / DRIVE_MARKER
     existing = read_drive_marker(folder)
     content = {
@@ -129,10 +130,7 @@ def write_drive_marker(folder: Path, name: str) -> Path:
 
 
 def read_drive_marker(folder: Path) -> dict[str, str] | None:
-    try:
-        data = json.loads((folder / DRIVE_MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    data = read_json(folder / DRIVE_MARKER)
     return data if isinstance(data, dict) and isinstance(data.get("name"), str) else None
 
 
@@ -190,7 +188,7 @@ def has_content(root: Path, folders: Sequence[str] = ()) -> bool:
     targets = [root / f for f in folders] if folders else [root]
     for target in targets:
         try:
-            with os.scandir(target) as entries:
+            with os.scandir(winsys.long_path(target)) as entries:
                 for entry in entries:
                     if not entry.name.startswith(".megabackup"):
                         return True
@@ -218,10 +216,7 @@ PLACE_MARKER = ".megabackup-place"
 
 def read_place_marker(folder: Path) -> str | None:
     """The id in a server folder's marker, or None if it carries none."""
-    try:
-        data = json.loads((folder / PLACE_MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    data = read_json(folder / PLACE_MARKER)
     marker_id = data.get("id") if isinstance(data, dict) else None
     return marker_id if isinstance(marker_id, str) and marker_id else None
 

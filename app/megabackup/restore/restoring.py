@@ -2,7 +2,8 @@
 
 rdiff-backup restores into a hidden staging folder inside the destination (it needs a target
 that does not exist yet), and the result is then moved to a name that is free: an existing file
-is kept and the restored one gets a dated name.
+is kept and the restored one gets a dated name. Our own calls on the destination go through
+`winsys.long_path`: a restored file deep in a home can pass Windows' 260-character limit.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
+from megabackup import winsys
 from megabackup.restore import timephrase
 from megabackup.restore.locate import HOME, Locator, Repository, RestoreError, Target
 from megabackup.restore.versions import (
@@ -136,8 +138,9 @@ class Restorer:
             raise RestoreError(f"the {version.kind} on the {version.where} is not a snapshot")
         folder = to if to is not None else self.default_folder(target, version.time)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
+            Path(winsys.long_path(folder)).mkdir(parents=True, exist_ok=True)
+            made = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=winsys.long_path(folder)))
+            staging = folder / made.name  # rdiff-backup is given the plain path
         except OSError as exc:
             raise RestoreError(f"cannot write to {folder}: {_reason(exc)}") from None
         try:
@@ -147,7 +150,7 @@ class Restorer:
             except rdiff.RdiffFailed as exc:
                 reason = explain(str(exc))
                 raise RestoreError(f"restoring {target.relative} failed: {reason}") from None
-            if not os.path.lexists(staged):  # rc 0 and nothing made: not there at that time
+            if not _lexists(staged):  # rc 0 and nothing made: not there at that time
                 raise RestoreError(
                     f"{target.relative} was not in the {version.where} at "
                     f"{moment_text(version.time)}; nothing was restored",
@@ -157,7 +160,7 @@ class Restorer:
         except OSError as exc:
             raise RestoreError(f"cannot write to {folder}: {_reason(exc)}") from None
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(winsys.long_path(staging), ignore_errors=True)
         return RestoreResult(final, version, kept)
 
     def default_folder(self, target: Target, moment: float) -> Path:
@@ -194,9 +197,9 @@ def _move_to_free_name(
 ) -> tuple[Path, Path | None]:
     """Move staged to folder/name, or to a dated name if that exists: never over anything."""
     wanted = folder / name
-    kept = wanted if os.path.lexists(wanted) else None
+    kept = wanted if _lexists(wanted) else None
     for candidate in _candidate_names(folder, name, now):
-        if os.path.lexists(candidate):
+        if _lexists(candidate):
             continue
         try:
             _move_no_overwrite(staged, candidate)
@@ -217,23 +220,28 @@ def _candidate_names(folder: Path, name: str, now: float) -> Iterator[Path]:
 
 
 def _move_no_overwrite(source: Path, target: Path) -> None:
-    if source.is_dir() and not source.is_symlink():
-        if os.path.lexists(target):
+    old, new = Path(winsys.long_path(source)), Path(winsys.long_path(target))
+    if old.is_dir() and not old.is_symlink():
+        if os.path.lexists(new):
             raise FileExistsError(errno.EEXIST, "exists", str(target))
-        source.rename(target)  # same folder tree, so a rename; Windows never overwrites
+        old.rename(new)  # same folder tree, so a rename; Windows never overwrites
         return
     # A hard link fails if target exists (a rename on POSIX would replace it).
     options = {"follow_symlinks": False} if os.link in os.supports_follow_symlinks else {}
     try:
-        os.link(source, target, **options)
+        os.link(old, new, **options)
     except FileExistsError:
         raise
     except (OSError, NotImplementedError):  # no hard links here (FAT, some shares)
-        if os.path.lexists(target):
+        if os.path.lexists(new):
             raise FileExistsError(errno.EEXIST, "exists", str(target)) from None
-        source.rename(target)
+        old.rename(new)
         return
-    source.unlink()
+    old.unlink()
+
+
+def _lexists(path: Path) -> bool:
+    return os.path.lexists(winsys.long_path(path))
 
 
 def _reason(exc: OSError) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from megabackup import winsys
 from megabackup.files import folder_names
 from megabackup.restore.locate import HOME, Locator, Repository, RestoreError, Target
 from megabackup.tools import rdiff, unison
@@ -205,11 +206,12 @@ def state_at(entries: list[rdiff.IncrementEntry], moment: float) -> str | None:
 
 
 def size_of(path: Path) -> int | None:
+    where = Path(winsys.long_path(path))  # a file deep in a home can pass Windows' 260 characters
     try:
-        if not path.is_dir():
-            return path.lstat().st_size
+        if not where.is_dir():
+            return where.lstat().st_size
         total = 0
-        for dirpath, _dirnames, filenames in os.walk(path):
+        for dirpath, _dirnames, filenames in os.walk(where):
             for name in filenames:
                 with contextlib.suppress(OSError):
                     total += (Path(dirpath) / name).lstat().st_size
@@ -233,9 +235,10 @@ def _check_repository(repository: Path) -> None:
 
 
 def _live_version(kind: str, where: str, path: Path) -> Version | None:
+    on_disk = Path(winsys.long_path(path))
     try:
-        info = path.lstat()
+        info = on_disk.lstat()
     except OSError:
         return None
-    is_dir = path.is_dir()
+    is_dir = on_disk.is_dir()
     return Version(kind, where, info.st_mtime, size_of(path), is_dir, path=path)

@@ -344,10 +344,11 @@ def conflict_copies(folder: Path, name: str) -> list[Path]:
         + "$"
     )
     try:
-        entries = list(os.scandir(folder))
+        with os.scandir(winsys.long_path(folder)) as listing:
+            names = [e.name for e in listing]
     except OSError:
         return []
-    return sorted(Path(e.path) for e in entries if copy.match(e.name))
+    return sorted(folder / n for n in names if copy.match(n))
 
 
 # ---------------------------------------------------------------------------
