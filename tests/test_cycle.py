@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -284,3 +285,22 @@ def test_settings_are_not_needed_by_status_of_an_empty_history(tmp_path: Path) -
     status = read_status(AppPaths(tmp_path / "nothing-here"))
     assert status.last_run is None and not status.running
     assert not (tmp_path / "nothing-here").exists()
+
+
+def test_rdiff_backups_selection_is_case_sensitive_so_folders_go_by_their_disk_spelling(
+    places: Places,
+) -> None:
+    # On Windows the settings check finds "documents" as Documents (its file system ignores case)
+    # while rdiff-backup's --include compares exactly: a folder listed in another case was left
+    # out of every snapshot. Here the check is passed by hand, as Windows would pass it.
+    folders = dataclasses.replace(places.settings.folders, home=("documents", "PICTURES"))
+    places.settings = dataclasses.replace(places.settings, folders=folders)
+
+    result = places.cycle()
+
+    assert result.outcome == "ok", result.summary()
+    assert (places.desktop_repo / "Documents" / "notes.txt").is_file()
+    assert (places.desktop_repo / "Pictures" / "holiday.jpg").is_file()
+    assert (places.drive / "home" / "Documents" / "budget.csv").is_file()
+    assert (places.server / "Documents" / "notes.txt").is_file()  # unison's -path too
+    assert not (places.server / "documents").exists()

@@ -193,3 +193,16 @@ def test_markers_deeper_than_windows_260_characters_are_written_and_read(
         assert places.read_drive_marker(deep / "MegaBackup") is not None
         assert places.has_content(deep)
     assert sorted(p.name for p in deep.iterdir()) == [places.PLACE_MARKER, "MegaBackup"]
+
+
+def test_a_listed_folder_is_spelled_as_the_disk_spells_it(tmp_path: Path) -> None:
+    from megabackup.files import spelled_on_disk
+
+    (tmp_path / "Documents" / "Work Files").mkdir(parents=True)
+    (tmp_path / "Music").mkdir()
+    (tmp_path / "music").mkdir()  # two spellings: only an exact match can choose
+    assert spelled_on_disk(tmp_path, "documents/work files") == "Documents/Work Files"
+    assert spelled_on_disk(tmp_path, "Documents") == "Documents"
+    assert spelled_on_disk(tmp_path, "music") == "music"
+    assert spelled_on_disk(tmp_path, "MUSIC") == "MUSIC"
+    assert spelled_on_disk(tmp_path, "documents/missing/deeper") == "Documents/missing/deeper"

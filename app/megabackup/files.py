@@ -75,3 +75,19 @@ def folder_names(folder: Path) -> list[tuple[str, bool]]:
             return [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
     except OSError:
         return []
+
+
+def spelled_on_disk(root: Path, relative: str) -> str:
+    """A folder path inside root as the disk spells it ("documents" -> "Documents"): Windows
+    finds a name in any case, but rdiff-backup's selection and unison's paths compare exactly.
+    An exact match wins; then the one name that differs only in case; what is not there stays
+    as it was given."""
+    folder, spelled = root, []
+    for part in (p for p in relative.split("/") if p):
+        names = [name for name, _is_dir in folder_names(folder)]
+        if part not in names:
+            same = [name for name in names if name.casefold() == part.casefold()]
+            part = same[0] if len(same) == 1 else part
+        spelled.append(part)
+        folder = folder / part
+    return "/".join(spelled)

@@ -7,6 +7,7 @@ at has changed; then the snapshot is skipped. Any doubt runs rdiff-backup as usu
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from megabackup.engine.context import StepContext
 from megabackup.engine.filecheck import FileCheck, check_tree
 from megabackup.engine.plan import SYNC_HOME, SnapshotStep
 from megabackup.engine.results import StepResult
+from megabackup.files import spelled_on_disk
 from megabackup.outcome import Outcome
 from megabackup.places import DESKTOP_HOME
 from megabackup.tools import rdiff
@@ -34,6 +36,11 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
             return StepResult(
                 step.id, step.title, Outcome.NOT_NEEDED, "the sync changed nothing here"
             )
+    # the folder list as the disk spells it: rdiff-backup's selection compares exactly, so a
+    # folder listed in another case would be left out of every snapshot on Windows
+    step = dataclasses.replace(
+        step, folders=tuple(spelled_on_disk(step.source, f) for f in step.folders)
+    )
     limit = context.settings.safety.max_clock_skew_seconds
     files, current = check_tree(
         step.source, step.folders, step.ignore, context.options.clock(), limit

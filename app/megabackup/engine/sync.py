@@ -9,6 +9,7 @@ from megabackup.engine.context import StepContext
 from megabackup.engine.plan import SyncStep
 from megabackup.engine.preflight import DeletionCheck, probe_clock
 from megabackup.engine.results import StepResult
+from megabackup.files import spelled_on_disk
 from megabackup.history import ConflictRecord
 from megabackup.outcome import Outcome
 from megabackup.places import SYNCED
@@ -27,6 +28,7 @@ def run_sync(step: SyncStep, context: StepContext) -> StepResult:
             fastcheck=context.options.fastcheck,
             emptied_on_purpose=context.options.allow_empty,
             leave_out=_not_snapshotted(context),
+            folders=tuple(_spelled(step, f) for f in step.job.folders),
         )
         outcome = context.unison.sync(job, cancel=context.cancel)
     except ProcessStartError as exc:
@@ -63,6 +65,13 @@ def run_sync(step: SyncStep, context: StepContext) -> StepResult:
         deleted_files=deleted,
         conflicts=conflicts,
     )
+
+
+def _spelled(step: SyncStep, folder: str) -> str:
+    """A listed folder as the disk spells it, the desktop's first (unison's paths compare
+    exactly, as the snapshots' selection does)."""
+    on_desktop = spelled_on_disk(step.job.desktop, folder)
+    return on_desktop if on_desktop != folder else spelled_on_disk(step.job.server, folder)
 
 
 def _not_snapshotted(context: StepContext) -> tuple[str, ...]:
