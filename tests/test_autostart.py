@@ -44,11 +44,15 @@ def test_desktop_exec_escapes_what_the_spec_reserves() -> None:
 
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The HKCU Run key as a dict: the three registry functions are all that touch Windows."""
+    """The HKCU Run key as a dict (and StartupApproved, where Task Manager switches entries off,
+    as a set of names switched off): the registry functions are all that touch Windows."""
     values: dict[str, str] = {}
+    switched_off: set[str] = set()
     monkeypatch.setattr(autostart, "_registry_read", values.get)
     monkeypatch.setattr(autostart, "_registry_write", values.__setitem__)
     monkeypatch.setattr(autostart, "_registry_delete", lambda name: values.pop(name, None))
+    monkeypatch.setattr(autostart, "_registry_switched_off", switched_off.__contains__)
+    monkeypatch.setattr(autostart, "_registry_switch_clear", switched_off.discard)
     return values
 
 

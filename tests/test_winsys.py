@@ -329,6 +329,36 @@ def test_cancel_on_windows_ends_the_whole_tree_with_taskkill(
     assert options["creationflags"] == 0x08000000  # no console window flashes up
 
 
+STARTUP_APPROVED = (
+    "HKCU",
+    r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run",
+)
+
+
+@pytest.mark.parametrize(
+    ("approved", "ticked"),
+    [
+        (bytes.fromhex("030000007c3a9e2d8f4bdb01"), False),  # Task Manager: Disabled (a FILETIME)
+        (bytes.fromhex("020000000000000000000000"), True),  # Enabled
+        (None, True),  # never switched
+    ],
+)
+def test_start_with_windows_is_ticked_only_when_task_manager_has_not_switched_it_off(
+    monkeypatch: pytest.MonkeyPatch, approved: bytes | None, ticked: bool
+) -> None:
+    reg = FakeWinreg()
+    monkeypatch.setattr(winsys, "_winreg", lambda: reg)
+    switch = autostart.Autostart(["C:/MegaBackup.exe", "tray"], platform="win32")
+    switch.set(True)
+    if approved is not None:
+        reg.keys[STARTUP_APPROVED] = {"MegaBackup": (approved, reg.REG_BINARY)}
+    assert switch.enabled() is ticked
+    switch.set(True)  # the person ticks it (again): Windows must run it from now on
+    assert switch.enabled()
+    assert "MegaBackup" not in reg.keys.get(STARTUP_APPROVED, {})
+    assert winsys.run_key_read("MegaBackup", reg) == "C:/MegaBackup.exe tray"
+
+
 # ---- long names (8.3 short names expanded, as unison prints its roots) --------------------------
 class FakeLongNames:
     """GetLongPathNameW: fills the buffer and returns the length, or the size it needs, or 0."""

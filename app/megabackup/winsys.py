@@ -30,6 +30,8 @@ from pathlib import Path, PurePath
 from typing import Any, TextIO
 
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+# Task Manager's Startup tab and Settings switch a Run entry off here, not in the Run key
+STARTUP_APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
 FILE_SYSTEM_KEY = r"SYSTEM\CurrentControlSet\Control\FileSystem"  # under HKEY_LOCAL_MACHINE
 FIRST_SCANNED_LETTER = "D"  # A: and B: are floppies, C: is the system disk
 DRIVE_REMOVABLE, DRIVE_FIXED, DRIVE_REMOTE = 2, 3, 4
@@ -232,6 +234,28 @@ def run_key_delete(name: str, winreg: Any = None) -> None:
     reg = winreg or _winreg()
     try:
         with reg.OpenKey(reg.HKEY_CURRENT_USER, RUN_KEY, 0, reg.KEY_SET_VALUE) as key:
+            reg.DeleteValue(key, name)
+    except FileNotFoundError:
+        pass
+
+
+def startup_disabled(name: str, winreg: Any = None) -> bool:
+    """Whether the person switched this Run entry off in Task Manager or Settings: its binary
+    StartupApproved value starts with an odd byte (03; 02 is on), and Windows then skips it."""
+    reg = winreg or _winreg()
+    try:
+        with reg.OpenKey(reg.HKEY_CURRENT_USER, STARTUP_APPROVED_KEY) as key:
+            value, _kind = reg.QueryValueEx(key, name)
+    except FileNotFoundError:
+        return False
+    return isinstance(value, bytes | bytearray) and len(value) > 0 and bool(value[0] & 1)
+
+
+def startup_approved_clear(name: str, winreg: Any = None) -> None:
+    """Forget Task Manager's switch for this entry, so Windows runs it again."""
+    reg = winreg or _winreg()
+    try:
+        with reg.OpenKey(reg.HKEY_CURRENT_USER, STARTUP_APPROVED_KEY, 0, reg.KEY_SET_VALUE) as key:
             reg.DeleteValue(key, name)
     except FileNotFoundError:
         pass

@@ -1,7 +1,11 @@
 """Start with Windows (or at login on Linux): the registry Run key, or an autostart .desktop file.
 
-The only Windows calls are the three `_registry_*` functions, which hand over to winsys (where
-the registry calls are tested with a fake winreg); the tests here replace them with a dict.
+On Windows a Run entry has a second switch, in StartupApproved/Run: Task Manager's Startup tab
+and Settings turn it off there, and Windows then ignores the entry. So it only counts as on
+when that switch is not off, and switching it on clears that switch.
+
+The only Windows calls are the `_registry_*` functions, which hand over to winsys (where the
+registry calls are tested with a fake winreg); the tests here replace them with dicts.
 Everything else is plain files and strings.
 """
 
@@ -81,7 +85,7 @@ class Autostart:
 
     def enabled(self) -> bool:
         if self.platform == "win32":
-            return _registry_read(VALUE_NAME) is not None
+            return _registry_read(VALUE_NAME) is not None and not _registry_switched_off(VALUE_NAME)
         if not self.desktop_file.is_file():
             return False
         text = self.desktop_file.read_text(encoding="utf-8", errors="replace")
@@ -93,6 +97,7 @@ class Autostart:
                 _registry_write(VALUE_NAME, windows_command_line(self.argv))
             else:
                 _registry_delete(VALUE_NAME)
+            _registry_switch_clear(VALUE_NAME)  # Task Manager's "disabled" would outlast a tick
             return
         if not enabled:
             self.desktop_file.unlink(missing_ok=True)
@@ -125,3 +130,11 @@ def _registry_write(name: str, command: str) -> None:
 
 def _registry_delete(name: str) -> None:
     winsys.run_key_delete(name)
+
+
+def _registry_switched_off(name: str) -> bool:
+    return winsys.startup_disabled(name)
+
+
+def _registry_switch_clear(name: str) -> None:
+    winsys.startup_approved_clear(name)
