@@ -438,3 +438,27 @@ def test_a_lock_naming_a_reused_process_number_is_cleared(places: Places) -> Non
         f"cleared the lock left by an interrupted snapshot (process {stranger.pid})" in step.detail
     )
     assert (places.server / "Documents" / "many" / "f1499.txt").is_file()
+
+
+@pytest.mark.parametrize("side", ["desktop", "server"])
+def test_a_folder_left_with_only_its_hidden_desktop_ini_counts_as_emptied(
+    places: Places, side: str
+) -> None:
+    # Windows keeps a hidden desktop.ini in Documents, Desktop, Pictures and Music (and a share
+    # used from Windows gets them too): a folder holding nothing else is empty to the person
+    for root in (places.desktop, places.server):
+        for folder in ("Documents", "Pictures"):
+            write(root / folder / "desktop.ini", "[.ShellClassInfo]\n")
+    assert places.cycle().outcome == "ok"
+    assert places.cycle().outcome == "ok"  # the server's snapshot has seen what the sync brought
+    root = places.desktop if side == "desktop" else places.server
+    for child in (root / "Pictures").iterdir():
+        if child.name != "desktop.ini":
+            child.unlink()
+    before = tree(places.desktop.parent, places.server.parent, places.drive.parent)
+
+    result = places.cycle()
+
+    assert result.outcome == "failed"
+    assert any(f"{side} home is empty" in p and "Pictures" in p for p in result.problems)
+    assert tree(places.desktop.parent, places.server.parent, places.drive.parent) == before

@@ -206,3 +206,15 @@ def test_a_listed_folder_is_spelled_as_the_disk_spells_it(tmp_path: Path) -> Non
     assert spelled_on_disk(tmp_path, "music") == "music"
     assert spelled_on_disk(tmp_path, "MUSIC") == "MUSIC"
     assert spelled_on_disk(tmp_path, "documents/missing/deeper") == "Documents/missing/deeper"
+
+
+def test_emptiness_leaves_out_desktop_ini_markers_and_the_ignore_list(tmp_path: Path) -> None:
+    (tmp_path / "Documents").mkdir()
+    for name in ("desktop.ini", "Thumbs.db", "~$letter.docx", ".megabackup-place"):
+        (tmp_path / "Documents" / name).write_text("x")
+    (tmp_path / "Documents" / "cache").mkdir()
+    ignore = ("Thumbs.db", "~$*", "Documents/cache")
+    assert not places.has_content(tmp_path, ["Documents"], ignore)
+    assert places.has_content(tmp_path, ["Documents"])  # without the list, Thumbs.db counts
+    (tmp_path / "Documents" / "letter.docx").write_text("the letter")
+    assert places.has_content(tmp_path, ["Documents"], ignore)

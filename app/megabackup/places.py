@@ -11,6 +11,7 @@ different disk at the same letter must not receive (or, worse, supply) a backup.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -183,17 +184,35 @@ def find_external(
     )
 
 
-def has_content(root: Path, folders: Sequence[str] = ()) -> bool:
-    """True if the place (or any listed folder in it) holds at least one entry."""
-    targets = [root / f for f in folders] if folders else [root]
-    for target in targets:
+WINDOWS_SHELL_FILES = ("desktop.ini",)  # Documents, Desktop, Pictures, Music always hold one
+
+
+def has_content(root: Path, folders: Sequence[str] = (), ignore: Sequence[str] = ()) -> bool:
+    """True if the place (or any listed folder in it) holds something the person put there: not
+    our markers, not Windows' hidden desktop.ini, nothing the ignore list leaves out. A folder
+    whose only entry is desktop.ini is empty to the person, and so it is here."""
+    targets = [(f, root / f) for f in folders] if folders else [("", root)]
+    for folder, target in targets:
         try:
             with os.scandir(winsys.long_path(target)) as entries:
                 for entry in entries:
-                    if not entry.name.startswith(".megabackup"):
+                    relative = f"{folder.strip('/')}/{entry.name}" if folder else entry.name
+                    if not _not_content(entry.name, relative, ignore):
                         return True
         except OSError:
             continue
+    return False
+
+
+def _not_content(name: str, relative: str, ignore: Sequence[str]) -> bool:
+    from megabackup.settings import path_pattern  # settings imports this module at load time
+
+    if name.startswith(".megabackup") or name.casefold() in WINDOWS_SHELL_FILES:
+        return True
+    for pattern in ignore:
+        path = path_pattern(pattern)
+        if fnmatch.fnmatch(relative if path else name, path or pattern):
+            return True
     return False
 
 
@@ -273,9 +292,13 @@ class PlaceMemory:
         }
         write_json(self.path, content)
 
-    def remember_contents(self, place: str, root: Path, folders: Sequence[str]) -> None:
+    def remember_contents(
+        self, place: str, root: Path, folders: Sequence[str], ignore: Sequence[str] = ()
+    ) -> None:
         names = list(folders) or ["."]
-        self.filled[place] = [n for n in names if has_content(root, [] if n == "." else [n])]
+        self.filled[place] = [
+            n for n in names if has_content(root, [] if n == "." else [n], ignore)
+        ]
 
     def first_time_told(self, place: str, links: Sequence[str]) -> bool:
         """True once for each new list of what is not backed up (and remembers it was said)."""
@@ -285,10 +308,10 @@ class PlaceMemory:
         self.told_links[place] = digest
         return True
 
-    def emptied(self, place: str, root: Path) -> list[str]:
+    def emptied(self, place: str, root: Path, ignore: Sequence[str] = ()) -> list[str]:
         """Folders of this place that held files at the last cycle and are empty or missing now."""
         return [
             name
             for name in self.filled.get(place, [])
-            if not has_content(root, [] if name == "." else [name])
+            if not has_content(root, [] if name == "." else [name], ignore)
         ]

@@ -68,7 +68,7 @@ def preflight(
         if memory is not None and place.side == places.SERVER and not new_place:
             _check_place_marker(place.name, path, memory, result)
         if memory is not None and not allow_empty:
-            emptied = memory.emptied(place.name, path)
+            emptied = memory.emptied(place.name, path, settings.folders.ignore)
             if emptied:
                 where = path if emptied == ["."] else ", ".join(str(path / e) for e in emptied)
                 result.fatal.append(

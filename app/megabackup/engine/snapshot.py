@@ -160,7 +160,7 @@ def _remember(step: SnapshotStep, deleted: int, context: StepContext) -> None:
     """What the place held, and the deletions that the next sync would pass on."""
     with context.memory_lock:
         memory = context.memory
-        memory.remember_contents(step.place.name, step.source, step.folders)
+        memory.remember_contents(step.place.name, step.source, step.folders, step.ignore)
         if step.place.synced:
             pending = memory.pending_deletions.get(step.place.name, 0)
             memory.pending_deletions[step.place.name] = pending + deleted
