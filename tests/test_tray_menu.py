@@ -389,6 +389,25 @@ def test_snapshots_set_the_icon_tooltip_and_menu(app: tray.TrayApp) -> None:
     assert len(icon.calls) == calls  # type: ignore[attr-defined]  # nothing changed, nothing redrawn
 
 
+def test_an_ampersand_in_a_win32_menu_text_is_written_twice(pystray: Any, tmp_path: Path) -> None:
+    # Win32 menus read "&" as the mark of a keyboard shortcut; pystray hands texts on unchanged
+    summary = "Done with warnings: desktop home: 1 file(s) dated in the future: Tom & Jerry.txt"
+    icon = _icon_class(pystray)("megabackup", Image.new("RGBA", (64, 64)), "MegaBackup")
+    worker = FakeWorker(snap(last_outcome=Outcome.WARNING, last_summary=summary))
+    made = tray.TrayApp(
+        pystray,
+        icon,
+        worker,  # type: ignore[arg-type]
+        settings_path=tmp_path / "settings.toml",
+        autostart=None,
+        platform="win32",
+    )
+    made.redraw()
+    assert "Tom && Jerry.txt" in icon.menu.items[0].text
+    assert "Tom & Jerry.txt" in icon.title  # a tooltip shows its text as it is
+    assert menu.native_text("Tom & Jerry", platform="linux") == "Tom & Jerry"
+
+
 def test_open_last_log_and_open_settings(app: tray.TrayApp, tmp_path: Path) -> None:
     _menu_item(app, "Open last log")(app.icon)
     _menu_item(app, "Open settings")(app.icon)

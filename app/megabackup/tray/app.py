@@ -127,18 +127,24 @@ def open_path(path: Path, *, edit: bool = False) -> None:
     winsys.open_with_default_program(path, edit=edit)
 
 
-def to_pystray(pystray: Any, items: Sequence[menu.Item], act: Callable[[str], None]) -> list:
+def to_pystray(
+    pystray: Any,
+    items: Sequence[menu.Item],
+    act: Callable[[str], None],
+    platform: str = sys.platform,
+) -> list:
     entries: list = []
     for item in items:
+        text = menu.native_text(item.text, platform)
         if item is menu.SEPARATOR:
             entries.append(pystray.Menu.SEPARATOR)
         elif item.submenu:
-            submenu = pystray.Menu(*to_pystray(pystray, item.submenu, act))
-            entries.append(pystray.MenuItem(item.text, submenu, enabled=item.enabled))
+            submenu = pystray.Menu(*to_pystray(pystray, item.submenu, act, platform))
+            entries.append(pystray.MenuItem(text, submenu, enabled=item.enabled))
         else:
             entries.append(
                 pystray.MenuItem(
-                    item.text,
+                    text,
                     _callback(act, item.action),
                     checked=None if item.checked is None else _constant(item.checked),
                     enabled=item.enabled,
@@ -178,6 +184,7 @@ class TrayApp:
         opener: Callable[..., None] = open_path,
         notify: Callable[[Notice], object] | None = None,
         first_run: bool = False,
+        platform: str = sys.platform,
     ) -> None:
         self.pystray = pystray
         self.icon = icon
@@ -187,6 +194,7 @@ class TrayApp:
         self.opener = opener
         self.notify = notify or (lambda notice: None)
         self.first_run = first_run  # the template was just put in place: open it and explain
+        self.platform = platform  # how menu texts must be written for its menus
         self.snapshot: TrayState = worker.snapshot
         self.items: tuple[menu.Item, ...] = ()
         self._drawn: tuple[IconState, int | None] | None = None
@@ -231,7 +239,8 @@ class TrayApp:
             items = menu.build(snapshot, autostart=self._autostart_on())
             if items != self.items:
                 self.items = items
-                self.icon.menu = self.pystray.Menu(*to_pystray(self.pystray, items, self.act))
+                entries = to_pystray(self.pystray, items, self.act, self.platform)
+                self.icon.menu = self.pystray.Menu(*entries)
 
     def _autostart_on(self) -> bool | None:
         if self.autostart is None or not self.autostart.supported:

@@ -150,6 +150,13 @@ def clock_text(when: float, now: float) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
+def native_text(text: str, platform: str = sys.platform) -> str:
+    """A menu text as the platform's menu shows it literally: Win32 menus read "&" as the mark
+    of a keyboard shortcut (pystray passes texts on unchanged), so a file named "Tom & Jerry"
+    must be written "Tom && Jerry" there."""
+    return text.replace("&", "&&") if platform == "win32" else text
+
+
 def autostart_label(platform: str = sys.platform) -> str:
     return "Start with Windows" if platform == "win32" else "Start at login"
 
