@@ -24,6 +24,7 @@ LEAVES = {
     "megabackup.places",
     "megabackup.runlog",
     "megabackup.settings",
+    "megabackup.tkroot",
     "megabackup.winsys",
     "megabackup.words",
 }

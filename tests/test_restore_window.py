@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from megabackup import tkroot, winsys
 from megabackup.restore.backups import Backups
 from megabackup.restore.window import RestoreModel, RestoreWindow
 from support import write
@@ -235,4 +236,111 @@ def test_the_window_keeps_drawing_while_a_long_restore_runs(world: World, tk_dis
         assert model.result is not None and model.result.path.exists(), model.status
     finally:
         release.set()
+        window.close()
+
+
+# --- how it looks: Windows' theme, our icon, sharp at any display scaling ---------------------
+
+WINDOWS_THEMES = ("winnative", "clam", "alt", "default", "classic", "vista", "xpnative")
+
+
+def test_the_native_theme_is_chosen_where_there_is_one() -> None:
+    assert tkroot.pick_theme(WINDOWS_THEMES) == "vista"  # what Tk offers on Windows 10 and 11
+    assert tkroot.pick_theme(("winnative", "clam", "default")) == "winnative"
+    assert tkroot.pick_theme(("clam", "alt", "default", "classic")) == "clam"  # Linux
+
+
+def test_the_window_wears_the_native_theme_and_the_megabackup_icon(
+    world: World, tk_display: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tk on Windows offers these themes (a thin fake: this Tk has no vista to draw with)
+    from tkinter import ttk
+
+    chosen: list[str] = []
+    real_use = ttk.Style.theme_use
+
+    def theme_use(style: ttk.Style, name: str | None = None) -> object:
+        if name is None:
+            return real_use(style)
+        chosen.append(name)
+        return real_use(style, name if name in real_names(style) else "default")
+
+    def real_names(style: ttk.Style) -> tuple[str, ...]:
+        return style.tk.splitlist(style.tk.call("ttk::themes"))
+
+    monkeypatch.setattr(ttk.Style, "theme_names", lambda style: WINDOWS_THEMES)
+    monkeypatch.setattr(ttk.Style, "theme_use", theme_use)
+    window = RestoreWindow(model_for(world), screen=tk_display)
+    try:
+        pump(window, 0.5)
+        assert chosen == ["vista"]
+        env = dict(os.environ, DISPLAY=tk_display)
+
+        def x11(*argv: str) -> str:
+            return subprocess.run(argv, env=env, text=True, capture_output=True, check=True).stdout
+
+        # Tk puts the icon on its wrapper window, the parent of the one it reports
+        tree = x11("xwininfo", "-tree", "-id", hex(window.root.winfo_id()))
+        wrapper = tree.split("Parent window id:")[1].split()[0]
+        icon = x11("xprop", "-id", wrapper, "_NET_WM_ICON")
+        assert "Icon (64 x 64)" in icon, icon[:200]
+    finally:
+        window.close()
+
+
+def test_on_windows_the_icon_is_the_ico_file() -> None:
+    class Root:
+        def __init__(self) -> None:
+            self.icons: list[str] = []
+
+        def iconbitmap(self, default: str) -> None:
+            self.icons.append(default)
+
+    root = Root()
+    tkroot.set_icon(root, windows=True)
+    assert [Path(p).name for p in root.icons] == ["megabackup.ico"]
+    assert Path(root.icons[0]).is_file()
+
+
+class FakeShcore:
+    """SetProcessDpiAwareness: E_ACCESSDENIED (raised by OleDLL) once it has been set."""
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    def SetProcessDpiAwareness(self, value: int) -> int:
+        self.asked.append(value)
+        if len(self.asked) > 1:
+            raise OSError(-2147024891, "Access is denied")
+        return 0
+
+
+class FakeUser32:
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def SetProcessDPIAware(self) -> int:
+        self.asked += 1
+        return 1
+
+
+def test_windows_are_dpi_aware_so_they_are_sharp_at_150_percent(
+    world: World, tk_display: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shcore, user32 = FakeShcore(), FakeUser32()
+    assert winsys.make_dpi_aware(shcore, user32, windows=True)
+    assert shcore.asked == [winsys.PROCESS_SYSTEM_DPI_AWARE]
+    assert winsys.make_dpi_aware(shcore, user32, windows=True)  # a second window: already set
+    assert not winsys.make_dpi_aware(windows=False)
+    # every window asks for it before Tk makes its first one
+    asked: list[bool] = []
+    monkeypatch.setattr(tkroot.winsys, "make_dpi_aware", lambda: asked.append(True) or True)
+    window = RestoreWindow(model_for(world), screen=tk_display)
+    try:
+        assert asked == [True]
+        # sized for the screen: at 150 % (144 dpi) a 100 % size grows by half
+        for dpi, size in ((144, 1410), (120, 1175), (96, 940), (100, 940)):
+            window.root.tk.call("tk", "scaling", dpi / 72)
+            assert tkroot.scaled(window.root, 940) == size, dpi
+    finally:
         window.close()

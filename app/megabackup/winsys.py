@@ -9,6 +9,7 @@
 - opening a file or folder with its default program (ShellExecute through `os.startfile`; the
   desktop's opener elsewhere), the one exception to "only tools/runner.py starts processes";
 - the registry Run key that starts the tray at login, and whether Windows' long paths are on;
+- DPI awareness for our windows, so they are sharp at 125-150 % display scaling;
 - a console for the windowed exe when it is run from one (`MegaBackup.exe status` in cmd): the
   console of the bootloader's parent, since the one-file bootloader has none to share.
 
@@ -41,6 +42,7 @@ SCANNED_DRIVE_TYPES = frozenset({DRIVE_REMOVABLE, DRIVE_FIXED})  # USB disks rep
 LONG_PATH_FROM = 248
 SEM_FAILCRITICALERRORS, SEM_NOOPENFILEERRORBOX = 0x0001, 0x8000
 ATTACH_PARENT_PROCESS = -1
+PROCESS_SYSTEM_DPI_AWARE = 1  # what IDLE asks for; Tk cannot redraw per monitor
 FILE_ATTRIBUTE_REPARSE_POINT = 0x400
 _EXTENDED, _EXTENDED_UNC = "\\\\?\\", "\\\\?\\UNC\\"
 
@@ -274,6 +276,29 @@ def long_paths_enabled(winreg: Any = None, *, windows: bool = os.name == "nt") -
     except OSError:  # no such value: the default, off
         return False
     return value == 1
+
+
+# ---- sharp windows at any display scaling -------------------------------------------------------
+def make_dpi_aware(
+    shcore: Any = None, user32: Any = None, *, windows: bool = os.name == "nt"
+) -> bool:
+    """Tell Windows that this process draws its windows for the display's scaling itself, so
+    it does not stretch them blurred (SetProcessDpiAwareness, as IDLE does; Windows 7 has only
+    SetProcessDPIAware). Call it before the first window. True when Windows took it (or had
+    it already); False off Windows."""
+    if not windows:
+        return False
+    import ctypes
+
+    try:
+        (shcore or ctypes.OleDLL("shcore")).SetProcessDpiAwareness(PROCESS_SYSTEM_DPI_AWARE)
+        return True
+    except (OSError, AttributeError):  # set already (E_ACCESSDENIED), or no shcore (Windows 7)
+        pass
+    try:
+        return bool((user32 or ctypes.WinDLL("user32")).SetProcessDPIAware())  # type: ignore[attr-defined]
+    except (OSError, AttributeError):
+        return False
 
 
 # ---- a console for the windowed exe --------------------------------------------------------------

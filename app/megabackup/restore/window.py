@@ -4,7 +4,8 @@ Two layers, so the logic is tested without a display:
 - RestoreModel: browsing (live names and names only in a backup, i.e. deleted ones), the versions
   of the selection, the restore, and the folder to open afterwards. No Tk.
 - RestoreWindow: a thin tkinter view of the model (tkinter ships with Python, so the exe stays
-  lean). Every widget event calls one model method and then redraws.
+  lean) on a root that looks native (tkroot: Windows' theme, our icon, sharp at any scaling).
+  Every widget event calls one model method and then redraws.
 
 The tray opens it with open_restore_window(settings) from a thread of its own: Tk must be used
 from the one thread that created it, and the window's main loop blocks until it is closed.
@@ -25,6 +26,7 @@ from megabackup.restore.locate import DATA, HOME, RestoreError, Target
 from megabackup.restore.restoring import RestoreResult
 from megabackup.restore.versions import FolderEntry, Version, VersionList
 from megabackup.settings import Settings
+from megabackup.tkroot import native_root, scaled
 from megabackup.tools.runner import Runner
 from megabackup.words import moment_text, size_text
 
@@ -230,23 +232,25 @@ class RestoreWindow:
         self.tk, self.ttk = tk, ttk
         self.model = model
         self.restoring: threading.Thread | None = None
-        self.root = tk.Tk(screenName=screen, className="MegaBackup")
-        self.root.title(TITLE)
-        self.root.geometry("940x540")
-        self.root.minsize(760, 420)
+        self.root = native_root(TITLE, screen=screen)
+        px = self.px
+        self.root.geometry(f"{px(940)}x{px(540)}")
+        self.root.minsize(px(760), px(420))
         style = ttk.Style(self.root)
-        if "clam" in style.theme_names():
-            style.theme_use("clam")
-        style.configure("Treeview", rowheight=24)
+        style.configure("Treeview", rowheight=px(24))
         style.configure("Status.TLabel", foreground="#1b5e20")
         style.configure("Problem.TLabel", foreground="#b71c1c")
         style.configure("Heading.TLabel", font=("TkDefaultFont", 10, "bold"))
         self._build()
         self.redraw()
 
+    def px(self, pixels: float) -> int:
+        """A size in pixels at 100 % display scaling, for this screen."""
+        return scaled(self.root, pixels)
+
     def _build(self) -> None:
         tk, ttk, root = self.tk, self.ttk, self.root
-        outer = ttk.Frame(root, padding=12)
+        outer = ttk.Frame(root, padding=self.px(12))
         outer.pack(fill="both", expand=True)
         outer.columnconfigure(0, weight=2)
         outer.columnconfigure(1, weight=3)
@@ -274,8 +278,8 @@ class RestoreWindow:
         self.files = ttk.Treeview(outer, columns=("state",), selectmode="browse")
         self.files.heading("#0", text="Name", anchor="w")
         self.files.heading("state", text="", anchor="w")
-        self.files.column("#0", width=230, stretch=True)
-        self.files.column("state", width=70, stretch=False)
+        self.files.column("#0", width=self.px(230), stretch=True)
+        self.files.column("state", width=self.px(70), stretch=False)
         self.files.grid(row=2, column=0, sticky="nsew")
         self.files.bind("<<TreeviewSelect>>", self._on_file)
         self.files.bind("<Double-1>", self._on_enter)
@@ -287,7 +291,7 @@ class RestoreWindow:
             columns, ("When", "Where", "Size", ""), (170, 130, 80, 140), strict=True
         ):
             self.table.heading(column, text=text, anchor="w")
-            self.table.column(column, width=width, stretch=column == "note")
+            self.table.column(column, width=self.px(width), stretch=column == "note")
         self.table.grid(row=2, column=1, sticky="nsew", padx=(12, 0))
         self.table.bind("<<TreeviewSelect>>", self._on_version)
         self.table.tag_configure("other", foreground="#777777")
@@ -302,12 +306,12 @@ class RestoreWindow:
         self.choose_button.grid(row=0, column=2, padx=(6, 0))
         self.restore_button = ttk.Button(bottom, text="Restore", command=self._on_restore)
         self.restore_button.grid(row=0, column=3, padx=(6, 0))
-        self.status = ttk.Label(bottom, text="", style="Status.TLabel", wraplength=780)
+        self.status = ttk.Label(bottom, text="", style="Status.TLabel", wraplength=self.px(780))
         self.status.grid(row=1, column=0, columnspan=3, sticky="w", pady=(8, 0))
         self.open_button = ttk.Button(bottom, text="Open folder", command=self._on_open)
         self.open_button.grid(row=1, column=3, padx=(6, 0), pady=(8, 0))
         # shown while a restore runs on its own thread, so the window never looks frozen
-        self.progress = ttk.Progressbar(bottom, mode="indeterminate", length=240)
+        self.progress = ttk.Progressbar(bottom, mode="indeterminate", length=self.px(240))
         self.progress.grid(row=2, column=0, columnspan=4, sticky="w", pady=(8, 0))
         self.progress.grid_remove()
         tk.Misc.focus_set(self.files)
