@@ -526,3 +526,44 @@ def test_listing_a_broken_repository_fails_with_the_reason_with_the_real_tool(
     with pytest.raises(rdiff.RdiffFailed) as failure:
         rdiff.Rdiff(Runner(), REAL_RDIFF).list_increments(repository)
     assert str(failure.value).strip()
+
+
+# ---------------------------------------------------------------------------
+# Quoted names: what rdiff-backup 2.2.7 wrote for a repository on NTFS (ntfs-3g windows_names)
+
+NTFS_CHARS_TO_QUOTE = b'\x00-\x1f"*/:<>?\\\\|\x7f;'  # rdiff-backup-data/chars_to_quote there
+
+
+def quoting_repository(folder: Path, chars: bytes | None, escapes: str = "") -> Path:
+    (folder / rdiff.DATA_DIR).mkdir(parents=True)
+    if chars is not None:
+        (folder / rdiff.DATA_DIR / "chars_to_quote").write_bytes(chars)
+    (folder / rdiff.DATA_DIR / "special_escapes").write_text(escapes, encoding="utf-8")
+    return folder
+
+
+def test_names_are_quoted_and_unquoted_by_the_repositorys_own_rules(tmp_path: Path) -> None:
+    repository = quoting_repository(
+        tmp_path / "repo", NTFS_CHARS_TO_QUOTE, "escape_trailing_spaces"
+    )
+    quoting = rdiff.Quoting.of(repository)
+    for plain, quoted in [
+        ("Documents/a;b.txt", "Documents/a;059b.txt"),
+        ("what?.txt", "what;063.txt"),
+        ("x:y/tab\there", "x;058y/tab;009here"),
+        ("trailing dot.", "trailing dot;046"),
+        ("Résumé für Zoë.txt", "Résumé für Zoë.txt"),  # nothing to quote
+    ]:
+        assert quoting.quote(plain) == quoted
+        assert "/".join(quoting.unquote(p) for p in quoted.split("/")) == plain
+    assert rdiff.mirror_path(repository, "Documents/a;b.txt") == repository / "Documents/a;059b.txt"
+    name, _, kind = rdiff.split_increment_name("a;059b.txt.2026-12-02T00-03-19Z.diff.gz", quoting)
+    assert (name, kind) == ("a;b.txt", "diff.gz")
+
+
+def test_a_repository_that_quotes_nothing_leaves_names_as_they_are(tmp_path: Path) -> None:
+    quoting = rdiff.Quoting.of(quoting_repository(tmp_path / "repo", None))
+    assert quoting.quote("a;b.txt") == "a;b.txt"
+    assert quoting.unquote("meeting;100.txt") == "meeting;100.txt"  # a real name, not a quote
+    dos = rdiff.Quoting.of(quoting_repository(tmp_path / "dos", b"", "escape_dos_devices"))
+    assert dos.quote("Docs/con.txt") == "Docs/;099on.txt"

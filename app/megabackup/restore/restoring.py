@@ -87,7 +87,7 @@ class Restorer:
                         readable += 1
                         oldest.append((sessions[0], repository.label))
                         continue
-                    entries = self.versions.entries(repository.path / target.relative)
+                    entries = self.versions.entries(repository.path, target.relative)
                 except Unreadable as exc:
                     unreadable.append(f"{repository.label}: {exc}")
                     continue

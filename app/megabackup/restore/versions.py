@@ -137,10 +137,13 @@ class Versions:
             self._sessions[repository] = [e.time for e in entries]
         return self._sessions[repository]
 
-    def entries(self, source: Path) -> list[rdiff.IncrementEntry]:
-        """The sessions in which REPO/relative/path changed, with its type then."""
+    def entries(self, repository: Path, relative: str = "") -> list[rdiff.IncrementEntry]:
+        """The sessions of a repository, or those in which REPO/relative changed, with its
+        type then."""
         try:
-            return self._tool().list_increments(source)
+            if not relative:
+                return self._tool().list_increments(repository)
+            return self._tool().history(repository, relative)
         except rdiff.RdiffFailed as exc:
             raise Unreadable(explain(str(exc))) from None
 
@@ -159,7 +162,7 @@ class Versions:
 
     def _snapshot_versions(self, repository: Repository, relative: str) -> list[Version]:
         sessions = self.sessions(repository.path)
-        entries = self.entries(repository.path / relative)
+        entries = self.entries(repository.path, relative)
         if not any(e.exists for e in entries):
             return []
         is_dir = any(e.kind == "directory" for e in entries)
@@ -177,7 +180,7 @@ class Versions:
                 since = later[0] if later else sessions[0]
                 newest = moment == sessions[-1]
                 if newest:
-                    size = size_of(repository.path / relative)
+                    size = size_of(rdiff.mirror_path(repository.path, relative))
                 else:
                     size = sizes.size(moment, relative, is_dir)
                 versions.append(

@@ -233,13 +233,75 @@ def inspect(repository: Path) -> RepositoryState:
     )
 
 
+@dataclass(frozen=True)
+class Quoting:
+    """How a repository spells, in its mirror and increments, the names its disk could not
+    hold (rdiff-backup 2.2.7, locations/map/filenames.py): each character of the class kept in
+    rdiff-backup-data/chars_to_quote, and the quoting character ';' itself, becomes ';' and its
+    three-digit code (`a;b.txt` is stored as `a;059b.txt` on NTFS); with special_escapes, also
+    a trailing space or dot, and the first letter of a DOS device name (`con.txt`)."""
+
+    pattern: re.Pattern[bytes] | None = None  # None: this repository quotes nothing
+    trailing: bool = False
+    dos_devices: bool = False
+
+    @classmethod
+    def of(cls, repository: Path) -> Quoting:
+        data = repository / DATA_DIR
+        try:
+            chars = (data / "chars_to_quote").read_bytes()
+        except OSError:
+            chars = b""
+        try:
+            escapes = set((data / "special_escapes").read_text(encoding="utf-8").split())
+        except OSError:
+            escapes = set()
+        try:
+            pattern = re.compile(b"[" + chars + b"]|" + QUOTING_CHAR, re.S) if chars else None
+        except re.error:
+            pattern = None
+        return cls(pattern, "escape_trailing_spaces" in escapes, "escape_dos_devices" in escapes)
+
+    def quote(self, relative: str) -> str:
+        """REPO-relative path (with /) as the mirror spells it."""
+        return "/".join(self._quote_name(part) for part in relative.split("/"))
+
+    def unquote(self, name: str) -> str:
+        """A name read from the mirror or the increments, as the person named it."""
+        if self.pattern is None and not (self.trailing or self.dos_devices):
+            return name
+        raw = _QUOTED_RE.sub(lambda m: bytes([int(m.group(1))]), os.fsencode(name))
+        return os.fsdecode(raw)
+
+    def _quote_name(self, name: str) -> str:
+        raw = os.fsencode(name)
+        if self.pattern is not None:
+            raw = self.pattern.sub(lambda m: b";%03d" % ord(m.group()), raw)
+        if self.trailing and raw[-1:] in (b" ", b"."):
+            raw = raw[:-1] + b";%03d" % raw[-1]
+        if self.dos_devices and _DOS_DEVICE_RE.match(raw):
+            raw = b";%03d" % raw[0] + raw[1:]
+        return os.fsdecode(raw)
+
+
+QUOTING_CHAR = b";"
+_QUOTED_RE = re.compile(rb";(\d{3})")
+_DOS_DEVICE_RE = re.compile(rb"^(aux|prn|con|nul|com[0-9]|lpt[1-9])(\..*)*$", re.I | re.S)
+
+
+def mirror_path(repository: Path, relative: str) -> Path:
+    """Where REPO/relative is in the mirror, as it is spelled on the disk."""
+    return repository.joinpath(*PurePosixPath(Quoting.of(repository).quote(relative)).parts)
+
+
 def change_times(repository: Path, relative: str) -> set[float]:
     """Sessions in which something inside a folder changed, from the increment file names."""
     times: set[float] = set()
-    base = repository / DATA_DIR / "increments" / relative
+    quoting = Quoting.of(repository)
+    base = repository / DATA_DIR / "increments" / quoting.quote(relative)
     for _dirpath, _dirnames, filenames in os.walk(base):
         for name in filenames:
-            split = split_increment_name(name)
+            split = split_increment_name(name, quoting)
             if split is not None:
                 times.add(split[1])
     return times
@@ -294,14 +356,18 @@ def repository_names(repository: Path, relative: str) -> list[tuple[str, bool]]:
     """(name, is a folder) of every entry a repository knows in a folder: those in the mirror and
     those that only have increments (deleted since), unquoted."""
     found: dict[str, bool] = {}
-    mirror = repository.joinpath(*PurePosixPath(relative).parts)
+    quoting = Quoting.of(repository)
+    quoted = quoting.quote(relative) if relative else ""
+    mirror = repository.joinpath(*PurePosixPath(quoted).parts)
     for name, is_dir in files.folder_names(mirror):
         if not (relative == "" and name == DATA_DIR):
-            found.setdefault(name, is_dir)
-    for name, is_dir in files.folder_names(repository / DATA_DIR / "increments" / relative):
-        split = split_increment_name(name)
+            found.setdefault(quoting.unquote(name), is_dir)
+    for name, is_dir in files.folder_names(repository / DATA_DIR / "increments" / quoted):
+        split = split_increment_name(name, quoting)
         if split is not None:
             name, is_dir = split[0], split[2] == "dir"
+        else:
+            name = quoting.unquote(name)
         found.setdefault(name, is_dir)
     return sorted(found.items())
 
@@ -442,6 +508,24 @@ class Rdiff:
             raise RdiffFailed(failure_reason(result))
         return parse_increment_entries(result.lines)
 
+    def history(
+        self, repository: Path, relative: str, cancel: CancelToken | None = None
+    ) -> list[IncrementEntry]:
+        """The sessions in which REPO/relative changed, oldest first; the last is the mirror.
+
+        rdiff-backup 2.2.7 finds the increments of a name its repository quotes only by the name
+        as the person wrote it, and that name's mirror only by its quoted spelling (asked by the
+        plain name, it says the mirror is `missing`, which hid the newest version): so such a
+        name is asked for both ways. A restore by the plain name restores the right version."""
+        entries = self.list_increments(repository / relative, cancel=cancel)
+        quoted = Quoting.of(repository).quote(relative)
+        if quoted == relative or not entries:
+            return entries
+        mirror = self.list_increments(repository / quoted, cancel=cancel)
+        if mirror and mirror[-1].time == entries[-1].time:
+            entries[-1] = mirror[-1]
+        return entries
+
     def restore(self, source: Path, at: float, target: Path) -> None:
         """source is REPO or REPO/relative/path, target must not exist yet; a path absent at
         that time makes nothing (and no error)."""
@@ -568,7 +652,6 @@ _INCREMENT_SUFFIX_RE = re.compile(
 )
 _DAMAGED_RE = re.compile(r"Computed SHA1 digest of file (?P<path>.+) '[0-9a-f]{40}' doesn't match")
 _UNHASHED_RE = re.compile(r"Verification found (?P<count>\d+) files? without hash")
-_QUOTED_CHAR_RE = re.compile(r";(\d{3})")
 
 
 def _global(prefix: Sequence[str], *options: str) -> list[str]:
@@ -661,20 +744,19 @@ def parse_unhashed_count(lines: Iterable[str]) -> int:
     return 0
 
 
-def split_increment_name(name: str) -> tuple[str, float, str] | None:
-    """'a.txt.2026-11-20T02:38:57Z.diff.gz' -> ('a.txt', epoch, 'diff.gz'); None if not one."""
-    match = _INCREMENT_SUFFIX_RE.match(name)
+def split_increment_name(
+    name: str, quoting: Quoting | None = None
+) -> tuple[str, float, str] | None:
+    """'a.txt.2026-11-20T02:38:57Z.diff.gz' -> ('a.txt', epoch, 'diff.gz'); None if not one.
+    The name is unquoted by the repository's quoting."""
+    quoting = quoting or Quoting()
+    match = _INCREMENT_SUFFIX_RE.match(quoting.unquote(name))
     if not match:
         return None
     moment = parse_timestamp(match.group("stamp"))
     if moment is None:
         return None
-    return unquote_name(match.group("name")), moment, match.group("kind")
-
-
-def unquote_name(name: str) -> str:
-    """rdiff-backup writes characters the target cannot hold as ';' and three digits."""
-    return _QUOTED_CHAR_RE.sub(lambda m: chr(int(m.group(1))), name)
+    return match.group("name"), moment, match.group("kind")
 
 
 def _int_or_none(text: str | None) -> int | None:
