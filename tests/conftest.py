@@ -50,6 +50,8 @@ def tk_display(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One private X server for every Tk window the tests open in this process. Tk never closes
     a display it has opened, and when that server goes away the next Tk event loop on any
     display ends the process ("XIO: fatal IO error"), so it lives as long as the session."""
+    if os.name == "nt":
+        pytest.skip("the window tests drive an X server (Xvfb, xdotool, xprop); Linux only")
     missing = [tool for tool in ("Xvfb", "xdotool", "import") if shutil.which(tool) is None]
     if missing:
         message = f"{', '.join(missing)} not installed (make system-packages installs them)"

@@ -115,6 +115,7 @@ def test_the_bench_runs_end_to_end_and_prints_the_table(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []  # the work folder is gone
 
 
+@pytest.mark.posix
 def test_the_idle_tray_is_reported_as_not_available_without_a_tray_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -224,6 +224,7 @@ def test_a_second_cycle_while_one_runs_is_refused(places: Places) -> None:
     assert places.cycle().outcome == "ok"
 
 
+@pytest.mark.posix
 def test_killed_first_backup_is_repaired_by_the_next_cycle(places: Places) -> None:
     # a first snapshot big enough to be caught in the middle
     for index in range(2000):

@@ -46,6 +46,7 @@ def run_cli(places: Places, *args: str, clock_shift: str = "") -> subprocess.Com
 # -- clock skew -----------------------------------------------------------------------------
 
 
+@pytest.mark.posix
 def test_desktop_clock_ahead_stops_the_sync_but_not_the_snapshots(places: Places) -> None:
     places.cycle()
     write(places.desktop / "Documents" / "notes.txt", "written on a computer whose clock is fast\n")
@@ -59,6 +60,7 @@ def test_desktop_clock_ahead_stops_the_sync_but_not_the_snapshots(places: Places
     assert "fast" not in (places.server / "Documents" / "notes.txt").read_text()
 
 
+@pytest.mark.posix
 def test_server_clock_ahead_is_named_as_the_one_that_is_off(places: Places) -> None:
     result = run_cli(places, clock_shift="-15m")
 
@@ -68,6 +70,7 @@ def test_server_clock_ahead_is_named_as_the_one_that_is_off(places: Places) -> N
     assert rdiff.inspect(places.desktop_repo).last_snapshot is not None
 
 
+@pytest.mark.posix
 def test_a_snapshot_dated_in_the_future_is_explained_in_plain_words(places: Places) -> None:
     ahead = run_cli(places, clock_shift="+2h")
     assert ahead.returncode == 1, ahead.stdout + ahead.stderr
@@ -247,6 +250,7 @@ def wait_for_tool(process: subprocess.Popen, name: str, timeout: float = 60) -> 
     return False
 
 
+@pytest.mark.posix
 @pytest.mark.parametrize("tool", ["rdiff", "unison"])
 def test_a_cycle_killed_inside_a_tool_is_repaired_by_the_next(places: Places, tool: str) -> None:
     places.cycle()
@@ -287,6 +291,7 @@ def _settings_with_backup_on(places: Places, backup: Path) -> None:
     places.desktop_repo = backup / "home"
 
 
+@pytest.mark.posix
 def test_a_full_disk_fails_the_step_by_name_and_keeps_earlier_snapshots(
     places: Places, small_disk: Path, tmp_path: Path
 ) -> None:
@@ -312,6 +317,7 @@ def test_a_full_disk_fails_the_step_by_name_and_keeps_earlier_snapshots(
     assert places.cycle().step("snapshot-desktop-home").status == "ok"
 
 
+@pytest.mark.posix
 def test_a_first_snapshot_that_cannot_fit_writes_nothing(places: Places, small_disk: Path) -> None:
     _settings_with_backup_on(places, small_disk / "LocalBackup")
     (places.desktop / "Pictures" / "film.bin").write_bytes(os.urandom(4 * 1024 * 1024))

@@ -151,6 +151,7 @@ def _runs(paths: AppPaths) -> list[tuple[str, str]]:
 
 
 # ---- the tray's start-up, headless ---------------------------------------------------------------
+@pytest.mark.posix
 def test_the_tray_start_up_puts_the_template_in_place_opens_it_and_says_what_to_fill_in(
     home: Path, tmp_path: Path, pystray: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

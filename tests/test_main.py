@@ -56,6 +56,7 @@ def full_disk(tmp_path: Path):
         yield mount_point
 
 
+@pytest.mark.posix
 @pytest.mark.realtools
 def test_a_full_disk_inside_the_self_invoked_rdiff_backup_ends_it_with_a_traceback(
     tmp_path: Path, full_disk: Path
@@ -116,6 +117,7 @@ def test_redirected_output_in_the_ansi_code_page_still_prints_any_name(tmp_path:
     assert f"{drive} is now the MegaBackup drive" in done.stdout.decode("utf-8")
 
 
+@pytest.mark.posix
 @pytest.mark.realtools
 def test_rdiff_backups_lock_names_its_process_without_starting_one(tmp_path: Path) -> None:
     # Without psutil, rdiff-backup's lock runs `tasklist` (Windows) or `ps` (here) to learn its

@@ -98,11 +98,13 @@ def test_a_renamed_folder_is_seen(home: Path) -> None:
     assert not _still_unchanged(home, lambda: work.rename(work.with_name("Job")))
 
 
+@pytest.mark.posix
 def test_a_permission_only_change_is_seen(home: Path) -> None:
     letter = home / "Documents" / "letter.txt"
     assert not _still_unchanged(home, lambda: letter.chmod(0o600))
 
 
+@pytest.mark.posix
 def test_a_folder_permission_change_is_seen(home: Path) -> None:
     assert not _still_unchanged(home, lambda: (home / "Documents" / "Work").chmod(0o700))
 
@@ -128,6 +130,7 @@ def test_a_new_file_inside_the_folder_list_is_seen(home: Path) -> None:
     assert not _still_unchanged(home, lambda: _write(new, "woof"))
 
 
+@pytest.mark.posix
 def test_new_and_retargeted_symlinks_are_seen(home: Path) -> None:
     link = home / "Documents" / "latest"
     assert not _still_unchanged(home, lambda: link.symlink_to("letter.txt"))
@@ -139,6 +142,7 @@ def test_new_and_retargeted_symlinks_are_seen(home: Path) -> None:
     assert not _still_unchanged(home, retarget)
 
 
+@pytest.mark.posix
 def test_a_change_behind_a_symlink_to_a_folder_is_not_followed(home: Path, tmp_path: Path) -> None:
     """rdiff-backup stores the link, not what it points to; so does the manifest."""
     outside = tmp_path / "elsewhere"
@@ -327,6 +331,7 @@ TRICKY = (
         ((), ("[Dd]ocuments/?ork", "~$*", "*.{x}")),
     ],
 )
+@pytest.mark.posix
 def test_the_scan_covers_exactly_what_rdiff_backup_backs_up(
     home: Path, tmp_path: Path, folders: tuple[str, ...], ignore: tuple[str, ...]
 ) -> None:

@@ -307,6 +307,7 @@ STEPS = int(os.environ.get("PROPERTY_STEPS", "12"))
 @pytest.mark.timeout(1200 if EXAMPLES <= 50 else 0)  # real cycles; a long run has no limit
 @pytest.mark.realtools
 @pytest.mark.property
+@pytest.mark.posix  # libfaketime and a power cut by SIGKILL
 def test_nothing_is_ever_lost() -> None:
     examples, steps = EXAMPLES, STEPS
     started = time.time()

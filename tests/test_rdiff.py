@@ -87,6 +87,7 @@ def mirror_names(repository: Path) -> set[str]:
 # locate
 
 
+@pytest.mark.posix
 def test_locate_prefers_the_configured_program(tmp_path: Path) -> None:
     program = tmp_path / "my rdiff-backup"
     program.write_text("#!/bin/sh\n")

@@ -187,6 +187,7 @@ def test_an_emptied_root_is_fatal_and_said_plainly(recorded, tmp_path: Path, nam
     assert not report.changed_server and not report.changed_desktop
 
 
+@pytest.mark.posix
 def test_roots_given_through_a_symbolic_link_are_still_recognised(recorded, tmp_path: Path) -> None:
     real = tmp_path / "real"
     real.mkdir()
@@ -481,6 +482,7 @@ def test_what_no_snapshot_holds_is_left_alone_by_the_real_unison(tmp_path: Path)
     assert not (desktop / "Documents" / "My Music" / "server's own.txt").exists()
 
 
+@pytest.mark.posix
 @pytest.mark.realtools
 def test_a_real_sync_through_a_symbolic_link_counts_its_changes(tmp_path: Path) -> None:
     desktop, server, tool = pair(tmp_path)

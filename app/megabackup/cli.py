@@ -264,8 +264,8 @@ def _check(args: argparse.Namespace) -> int:
 
 def _look_through_homes(settings: Settings) -> tuple[list[str], list[str]]:
     """(notes, warnings) from one walk of each home: what Windows keeps as links (never backed
-    up), and paths too long for Windows while its long paths are off. The server data is left
-    out here: it can be very large, and each cycle's report covers it."""
+    up), what cannot be read, and paths too long for Windows while its long paths are off. The
+    server data is left out here: it can be very large, and each cycle's report covers it."""
     notes: list[str] = []
     warnings: list[str] = []
     long_paths_on = winsys.long_paths_enabled()
@@ -274,9 +274,11 @@ def _look_through_homes(settings: Settings) -> tuple[list[str], list[str]]:
         if root is None or not root.is_dir():
             continue
         limit = settings.safety.max_clock_skew_seconds
-        files, _ = check_tree(
+        files, walk = check_tree(
             root, place.folders(settings), settings.folders.ignore, time.time(), limit
         )
+        if walk.errors:
+            warnings.append(f"{place}: {walk.errors} file(s) or folder(s) could not be read")
         if files.links:
             notes.append(files.not_backed_up(place))
         if files.too_long and long_paths_on is False:
