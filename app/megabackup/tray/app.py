@@ -368,6 +368,9 @@ def main(settings_path: Path | None = None, *, send: str | None = None, debug: b
         return 0
     try:
         _setup_logging(paths, debug)
+        # before the icon's first window: Windows takes DPI awareness for the whole process,
+        # and the restore window (tkroot) needs it to be sharp at 125-150 %
+        winsys.make_dpi_aware()
         try:
             pystray = import_pystray()
         except TrayUnavailable as exc:
