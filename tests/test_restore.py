@@ -348,6 +348,17 @@ def test_rdiff_backup_creating_nothing_is_detected(world: World, tmp_path: Path)
     assert list((tmp_path / "o").iterdir()) == []
 
 
+def test_a_name_ending_in_a_space_is_restored_by_that_name(world: World, tmp_path: Path) -> None:
+    write(world.desktop / "Documents" / "draft.txt ", "the one with the space\n")
+    write(world.desktop / "Documents" / "draft.txt", "its neighbour\n")
+    world.snap_desktop(NOW - DAY)
+
+    restored = world.backups().restore("Documents/draft.txt ", to=tmp_path / "out")
+
+    assert restored.path.name == "draft.txt "
+    assert restored.path.read_text() == "the one with the space\n"
+
+
 @pytest.mark.parametrize("damage", ["no-data-folder", "no-mirror-marker", "interrupted"])
 def test_an_unreadable_repository_gives_a_clear_message(history: World, damage: str) -> None:
     data = history.desktop_repo / "rdiff-backup-data"
@@ -400,6 +411,9 @@ def test_cli_restore_and_versions(history: World, capsys: pytest.CaptureFixture[
         (["restore", "Documents/none.txt"], 2, "is in no backup"),
         (["restore", "Documents/notes.txt", "--as-of", "next tuesday"], 2, "cannot read the time"),
         (["restore", "Documents/notes.txt", "--as-of", "2000-01-01"], 2, "before the first"),
+        (["restore", "Documents/notes.txt", "--as-of", "0001-01-01"], 2, "is before 1970"),
+        (["restore", "Documents/notes.txt", "--as-of", "800000 days ago"], 2, "is before 1970"),
+        (["restore", "Documents/notes.txt", "--as-of", "9" * 400 + " days ago"], 2, "before 1970"),
         (["versions", "Documents/none.txt"], 2, "no copy of"),
         (["restore", "Documents/notes.txt", "--to", "FILE/inside"], 3, "cannot write to"),
     ],

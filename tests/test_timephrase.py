@@ -64,3 +64,15 @@ def test_unreadable_times_give_examples(text: str) -> None:
 def test_show_is_local_and_round_trips() -> None:
     assert show(local(2026, 11, 20, 14, 30, 5)) == "2026-11-20 14:30:05"
     assert parse(show(NOW), NOW) == NOW
+
+
+@pytest.mark.parametrize("text", ["0001-01-01", "1969-12-31T00:00:00Z", "800000 days ago"])
+def test_times_before_any_clock_are_a_plain_error(text: str) -> None:
+    with pytest.raises(TimePhraseError, match="is before 1970, long before any snapshot"):
+        parse(text, NOW)
+
+
+def test_a_far_future_time_means_the_newest_and_stays_showable() -> None:
+    moment = parse("9999-12-31", NOW)
+    assert moment > NOW
+    assert show(moment).startswith(("2999", "3000"))

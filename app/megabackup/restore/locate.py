@@ -100,8 +100,8 @@ class Locator:
 
     def resolve(self, path: str | Path) -> list[Target]:
         """The targets a PATH may mean, most likely first."""
-        text = str(path).strip()
-        if not text:
+        text = str(path)  # as given: a name may end in a space (a share keeps such names)
+        if not text.strip():
             raise RestoreError("no file or folder given", usage=True)
         given = Path(os.path.expanduser(text))
         settings = self.settings

@@ -8,7 +8,7 @@ Times without a zone are local time. Pure: `now` is passed in, so tests pin it.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from megabackup.errors import UsageError
 
@@ -28,6 +28,8 @@ _ISO_RE = re.compile(
     r"(?:[T ](?P<hour>\d\d):(?P<minute>\d\d)(?::(?P<second>\d\d)(?:\.\d+)?)?)?"
     r"\s*(?P<zone>Z|[+-]\d\d:?\d\d)?$"
 )
+# A later time means "the newest snapshot"; capped where every clock (Windows' too) can show it.
+_LATEST = datetime(3000, 1, 1, tzinfo=timezone.utc).timestamp()
 _AGO_RE = re.compile(r"^(?P<count>\d+|an?|one)\s+(?P<unit>[a-z]+?)s?\s+ago$")
 
 
@@ -36,7 +38,20 @@ class TimePhraseError(UsageError, ValueError):
 
 
 def parse(text: str, now: float) -> float:
-    """Epoch seconds for text, relative to now; raise TimePhraseError if it cannot be read."""
+    """Epoch seconds for text, relative to now; raise TimePhraseError if it cannot be read or
+    names a moment no snapshot can have (before 1970: the clock of every backup starts there)."""
+    try:
+        moment = _parse(text, now)
+    except OverflowError:  # "10**400 days ago": no float holds it
+        moment = -1.0
+    if moment < 0:
+        raise TimePhraseError(
+            f'"{text.strip()}" is before 1970, long before any snapshot; examples: {EXAMPLES}'
+        )
+    return min(moment, _LATEST)
+
+
+def _parse(text: str, now: float) -> float:
     phrase = " ".join(text.strip().lower().split())
     if not phrase:
         raise TimePhraseError(f"no time given; examples: {EXAMPLES}")
@@ -73,13 +88,16 @@ def _iso_end(match: re.Match[str], text: str) -> float:
         moment = datetime.fromisoformat(stamp)
     except ValueError:
         raise TimePhraseError(f'"{text.strip()}" is not a real date or time') from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()  # local time, as the person means it
-    if hour is None:
-        moment += timedelta(days=1, seconds=-1)
-    elif second is None:
-        moment += timedelta(seconds=59)
-    return moment.timestamp()
+    try:
+        if moment.tzinfo is None:
+            moment = moment.astimezone()  # local time, as the person means it
+        if hour is None:
+            moment += timedelta(days=1, seconds=-1)
+        elif second is None:
+            moment += timedelta(seconds=59)
+        return moment.timestamp()
+    except (OverflowError, ValueError, OSError):  # year 1 or 9999: beyond what a clock converts
+        return -1.0 if moment.year < 1970 else _LATEST
 
 
 def _local(epoch: float) -> datetime:
