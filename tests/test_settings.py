@@ -286,6 +286,16 @@ def test_a_backup_target_inside_its_own_source(places: dict[str, Path]) -> None:
     assert "backup target must not be inside a folder it backs up" in problem.reason
 
 
+def test_a_backup_target_that_links_into_its_own_source(places: dict[str, Path]) -> None:
+    (places["desktop"] / "Backups").mkdir()
+    places["backup"].parent.mkdir(parents=True, exist_ok=True)
+    places["backup"].symlink_to(places["desktop"] / "Backups")  # a junction on Windows
+    problem = only_problem(toml(places))
+    assert problem.key == "desktop.backup" and problem.value == places["backup"].as_posix()
+    assert f"is a link to {places['desktop'] / 'Backups'}, inside desktop.home" in problem.reason
+    assert "backup target must not be inside a folder it backs up" in problem.reason
+
+
 def test_an_external_path_inside_server_data(places: dict[str, Path]) -> None:
     inside = (places["data"] / "usb").as_posix()
     problem = only_problem(toml(places, extra=f'[external]\npath = "{inside}"\n'))

@@ -467,15 +467,15 @@ def _check_places(values: dict[str, dict[str, Any]], problems: list[Problem]) ->
                     if _inside(a, b)
                     else (key_b, label_b, key_a, label_a)
                 )
-                inner_value = str(path_a if inner_key == key_a else path_b)
+                inner_path = path_a if inner_key == key_a else path_b
+                where = f"is inside {outer_key} ({outer_label})"
+                if _norm(inner_path) != _norm(inner_path, follow_links=False):
+                    where = f"is a link to {os.path.realpath(inner_path)}, {where[3:]}"
                 if not place_by_setting(inner_key).is_source:
-                    reason = (
-                        f"is inside {outer_key} ({outer_label}): a backup target must not "
-                        "be inside a folder it backs up"
-                    )
+                    reason = f"{where}: a backup target must not be inside a folder it backs up"
                 else:
-                    reason = f"is inside {outer_key} ({outer_label}); places must not overlap"
-                problems.append(Problem(inner_key, reason, inner_value))
+                    reason = f"{where}; places must not overlap"
+                problems.append(Problem(inner_key, reason, str(inner_path)))
 
 
 def place_by_setting(key: str) -> Place:
@@ -624,8 +624,11 @@ def _fold(name: str) -> str:
     return name.casefold() if os.name == "nt" else name
 
 
-def _norm(path: Path) -> str:
-    return os.path.normcase(os.path.normpath(os.path.abspath(path)))
+def _norm(path: Path, follow_links: bool = True) -> str:
+    """The folder a path really is: a link (a junction on Windows) is followed, or a backup
+    reached through one could sit inside the folder it backs up and copy itself into itself."""
+    absolute = os.path.realpath(path) if follow_links else os.path.abspath(path)
+    return os.path.normcase(os.path.normpath(absolute))
 
 
 def _inside(inner: str, outer: str) -> bool:

@@ -1,0 +1,54 @@
+"""What broke MegaBackup when someone tried to break it (nothing lost, round two): one test
+each, on the demo places, with the real rdiff-backup and unison."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import Places, tree
+
+pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
+
+
+@pytest.fixture
+def places(tmp_path: Path) -> Places:
+    return Places(tmp_path)
+
+
+def megabackup(places: Places, *args: str) -> subprocess.CompletedProcess:
+    """The command line as its own process, on these places' settings and state."""
+    env = dict(os.environ, MEGABACKUP_HOME=str(places.paths.root))
+    argv = [sys.executable, "-m", "megabackup", *args, "--settings", str(places.settings.source)]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+
+
+def set_setting(places: Places, old: str, new: str) -> None:
+    source = places.settings.source
+    assert source is not None
+    source.write_text(source.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+
+
+# -- a desktop backup reached through a link ----------------------------------------------------
+
+
+def test_a_desktop_backup_that_links_into_the_desktop_home_is_refused(places: Places) -> None:
+    inside = places.desktop / "Backups"
+    inside.mkdir()
+    link = places.settings.desktop.backup.with_name("backup link")
+    link.symlink_to(inside)  # a junction on Windows
+    set_setting(places, places.settings.desktop.backup.as_posix(), link.as_posix())
+    before = tree(places.desktop.parent, places.server.parent)
+
+    checked = megabackup(places, "check")
+    ran = megabackup(places, "run")
+
+    assert checked.returncode == 2, checked.stdout + checked.stderr
+    assert "desktop.backup" in checked.stderr and f"is a link to {inside}" in checked.stderr
+    assert "All places are ready" not in checked.stdout
+    assert ran.returncode == 2 and "inside desktop.home" in ran.stderr
+    assert tree(places.desktop.parent, places.server.parent) == before, "nothing was written"
