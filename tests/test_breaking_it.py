@@ -52,3 +52,29 @@ def test_a_desktop_backup_that_links_into_the_desktop_home_is_refused(places: Pl
     assert "All places are ready" not in checked.stdout
     assert ran.returncode == 2 and "inside desktop.home" in ran.stderr
     assert tree(places.desktop.parent, places.server.parent) == before, "nothing was written"
+
+
+# -- damaged state files ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"markers": ["not", "a", "table"]}', '{"filled": {"desktop home": 5}}', "[1, 2]", "{nope"],
+)
+def test_a_damaged_places_memory_is_kept_aside_and_backups_go_on(
+    places: Places, content: str
+) -> None:
+    places.cycle()
+    places.paths.places.write_text(content, encoding="utf-8")
+
+    checked = megabackup(places, "check")
+    result = places.cycle()
+    again = places.cycle()
+
+    assert checked.returncode == 1 and "unexpected problem" not in checked.stderr
+    assert f"the places memory {places.paths.places} was damaged" in checked.stdout
+    assert result.outcome == "warning", result.summary()
+    assert any("places memory" in w and "started afresh" in w for w in result.warnings)
+    kept = places.paths.places.with_name("places.json.damaged")
+    assert kept.read_text(encoding="utf-8") == content
+    assert again.outcome == "ok", "said once; the fresh memory is good"

@@ -11,13 +11,14 @@ different disk at the same letter must not receive (or, worse, supply) a backup.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import json
 import os
 import sys
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -266,24 +267,43 @@ class PlaceMemory:
     filled: dict[str, list[str]]  # place -> folders ("." = the place itself) that held files
     pending_deletions: dict[str, int]
     told_links: dict[str, str] = field(default_factory=dict)  # place -> digest of the list said
+    problem: str = ""  # the file was damaged: why, and that it is kept aside on the next save
 
     @classmethod
     def load(cls, path: Path) -> PlaceMemory:
+        """What the file says; a damaged file (not JSON, or values of the wrong kind, as a hand
+        edit leaves it) reads as a fresh memory and says why, so backups go on."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except FileNotFoundError:
             data = {}
-        if not isinstance(data, dict):
-            data = {}
-        return cls(
-            path,
-            dict(data.get("markers", {})),
-            {k: list(v) for k, v in dict(data.get("filled", {})).items()},
-            {k: int(v) for k, v in dict(data.get("pending_deletions", {})).items()},
-            {k: str(v) for k, v in dict(data.get("told_links", {})).items()},
+        except (OSError, ValueError) as exc:
+            return cls._fresh(path, f"it cannot be read ({exc})")
+        try:
+            if not isinstance(data, dict):
+                raise TypeError("it does not hold a table")
+            markers = _table(data, "markers", lambda v: isinstance(v, str), "a marker id")
+            filled = _table(data, "filled", _is_names, "a list of folder names")
+            pending = _table(data, "pending_deletions", _is_count, "a count")
+            told = _table(data, "told_links", lambda v: isinstance(v, str), "a digest")
+        except TypeError as exc:
+            return cls._fresh(path, str(exc))
+        return cls(path, markers, {k: list(v) for k, v in filled.items()}, pending, told)
+
+    @classmethod
+    def _fresh(cls, path: Path, why: str) -> PlaceMemory:
+        problem = (
+            f"the places memory {path} was damaged ({why}); it is kept beside as "
+            f"{path.name}.damaged and started afresh: the checks for emptied places learn them "
+            "again in this backup"
         )
+        return cls(path, {}, {}, {}, {}, problem)
 
     def save(self) -> None:
+        if self.problem and self.path.exists():  # keep the damaged file for a look, once
+            with contextlib.suppress(OSError):
+                os.replace(self.path, self.path.with_name(self.path.name + ".damaged"))
+            self.problem = ""
         content = {
             "markers": self.markers,
             "filled": self.filled,
@@ -315,3 +335,20 @@ class PlaceMemory:
             for name in self.filled.get(place, [])
             if not has_content(root, [] if name == "." else [name], ignore)
         ]
+
+
+def _table(data: dict, key: str, valid: Callable[[object], bool], what: str) -> dict:
+    table = data.get(key, {})
+    if not isinstance(table, dict) or not all(
+        isinstance(k, str) and valid(v) for k, v in table.items()
+    ):
+        raise TypeError(f'"{key}" must map each place to {what}')
+    return table
+
+
+def _is_names(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

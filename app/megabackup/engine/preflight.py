@@ -55,6 +55,8 @@ def preflight(
     bundled_unison: Path | None = None,
 ) -> Preflight:
     result = Preflight()
+    if memory is not None and memory.problem:
+        result.warnings.append(memory.problem)
     _check_tools(settings, result, bundled_unison)
     for place in places.sources(settings):
         path = place.path(settings)
