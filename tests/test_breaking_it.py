@@ -78,3 +78,26 @@ def test_a_damaged_places_memory_is_kept_aside_and_backups_go_on(
     kept = places.paths.places.with_name("places.json.damaged")
     assert kept.read_text(encoding="utf-8") == content
     assert again.outcome == "ok", "said once; the fresh memory is good"
+
+
+# -- a command line too long for Windows --------------------------------------------------------
+
+
+def test_settings_whose_tool_command_line_is_too_long_for_windows_are_refused(
+    places: Places,
+) -> None:
+    # Windows quotes an argv by list2cmdline's rules and refuses more than 32,767 characters.
+    assert subprocess.list2cmdline(["a b", 'c"d', "e"]) == '"a b" c\\"d e'
+    patterns = ", ".join(f'"{index:03} {"x" * 90}.tmp"' for index in range(400))
+    set_setting(places, "[folders]\n", f"[folders]\nignore = [{patterns}]\n")
+    before = tree(places.desktop.parent, places.server.parent, places.drive.parent)
+
+    checked = megabackup(places, "check")
+    ran = megabackup(places, "run")
+
+    assert checked.returncode == 3, checked.stdout + checked.stderr
+    assert "PROBLEM: the rdiff-backup command for the snapshot of server home" in checked.stdout
+    assert "more than the 32,766 Windows can start" in checked.stdout
+    assert "PROBLEM: the unison command for the syncing home" in checked.stdout
+    assert ran.returncode == 3 and "STOPPED: the rdiff-backup command" in ran.stdout
+    assert tree(places.desktop.parent, places.server.parent, places.drive.parent) == before

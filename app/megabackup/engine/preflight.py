@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from megabackup import places
+from megabackup.engine.plan import SnapshotStep, plan_cycle
 from megabackup.history import History
 from megabackup.settings import Settings
 from megabackup.tools import rdiff, unison
@@ -27,6 +29,7 @@ from megabackup.words import duration_text
 CLOCK_PROBE = ".megabackup-clock-probe"
 FAT_TIME_SLACK = 2.0  # FAT/exFAT shares keep times in 2-second steps
 FEW_DELETIONS = 10  # below this, a percentage says nothing about an accident
+WINDOWS_COMMAND_LINE_LIMIT = 32_766  # CreateProcess: 32,767 characters with the closing NUL
 
 
 @dataclass
@@ -88,7 +91,34 @@ def preflight(
         result.drive_reason = lookup.reason
         if not lookup.found:
             result.warnings.append(lookup.reason)
+    _check_command_lines(settings, result)
     return result
+
+
+def _check_command_lines(settings: Settings, result: Preflight) -> None:
+    """Windows starts no program whose command line is longer than 32,767 characters (quoted
+    by its own rules, `subprocess.list2cmdline`); long folder or ignore lists reach that."""
+    drive = result.drive or settings.external.path or Path("E:/MegaBackup")
+    for step in plan_cycle(settings, drive):
+        if isinstance(step, SnapshotStep):
+            if step.after_sync or not result.rdiff_prefix:
+                continue
+            tool = "rdiff-backup"
+            argv = rdiff.backup_argv(
+                result.rdiff_prefix, step.source, step.repository, step.folders, step.ignore
+            )
+            keys = f"folders.{step.place.kind}, folders.ignore"
+        else:
+            tool = "unison"
+            argv = unison.sync_argv(result.unison_program or "unison.exe", step.job)
+            keys = "folders.home, folders.ignore"
+        length = len(subprocess.list2cmdline(argv))
+        if length > WINDOWS_COMMAND_LINE_LIMIT:
+            result.fatal.append(
+                f"the {tool} command for the {step.title} would be {length:,} characters long, "
+                f"more than the {WINDOWS_COMMAND_LINE_LIMIT:,} Windows can start; list fewer or "
+                f"shorter folders or ignore patterns ({keys})"
+            )
 
 
 def _check_place_marker(
