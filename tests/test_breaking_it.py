@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from megabackup.settings import load
 from support import Places, tree
 
 pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
@@ -101,3 +103,40 @@ def test_settings_whose_tool_command_line_is_too_long_for_windows_are_refused(
     assert "PROBLEM: the unison command for the syncing home" in checked.stdout
     assert ran.returncode == 3 and "STOPPED: the rdiff-backup command" in ran.stdout
     assert tree(places.desktop.parent, places.server.parent, places.drive.parent) == before
+
+
+# -- unison's temporary files ---------------------------------------------------------------------
+
+
+def test_a_copy_left_by_a_killed_unison_is_never_snapshotted(places: Places) -> None:
+    set_setting(places, "[folders]\n", '[folders]\nignore = ["Thumbs.db"]\n')  # no "*.tmp"
+    places.settings = load(places.settings.source)
+    places.cycle()
+    (places.desktop / "Documents" / "film.bin").write_bytes(os.urandom(40 * 1024 * 1024))
+    job = cycle_sync_argv(places)
+    env = dict(os.environ, UNISON=str(places.paths.unison), UNISONLOCALHOSTNAME="megabackup")
+    sync = subprocess.Popen(job, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    leftover = None
+    deadline = time.time() + 60
+    while leftover is None and time.time() < deadline and sync.poll() is None:
+        leftover = next((places.server / "Documents").glob(".unison.film.bin.*.unison.tmp"), None)
+    sync.kill()
+    sync.wait()
+    if leftover is None or not leftover.exists():
+        pytest.skip("unison finished its copy before it could be stopped")
+
+    result = places.cycle()
+
+    assert result.outcome == "ok", result.summary()
+    for repository in (places.drive / "home", places.desktop_repo):
+        held = [p.name for p in repository.rglob("*unison.tmp*")]
+        assert held == [], f"{repository} holds unison's temporary file"
+
+
+def cycle_sync_argv(places: Places) -> list[str]:
+    """The cycle's own unison command line, run by hand so that it can be killed mid-copy."""
+    from megabackup.engine.plan import SYNC_HOME, plan_cycle
+    from megabackup.tools.unison import locate, sync_argv
+
+    [step] = [s for s in plan_cycle(places.settings, places.drive) if s.id == SYNC_HOME]
+    return sync_argv(locate(), step.job)

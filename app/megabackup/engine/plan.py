@@ -10,7 +10,7 @@ from pathlib import Path
 
 from megabackup.places import DESKTOP_HOME, EXTERNAL_DRIVE, SERVER_DATA, SERVER_HOME, Place
 from megabackup.settings import Settings
-from megabackup.tools.unison import SyncJob
+from megabackup.tools.unison import TEMP_FILE_PATTERN, SyncJob
 
 SNAPSHOT_SERVER_HOME, RESNAPSHOT_SERVER_HOME = SERVER_HOME.snapshot_steps
 (SNAPSHOT_SERVER_DATA,) = SERVER_DATA.snapshot_steps
@@ -47,7 +47,7 @@ def plan_cycle(
     settings: Settings, drive: Path | None, drive_missing_reason: str = ""
 ) -> list[Step]:
     """The six steps (five without server data) in order; drive None makes its steps unavailable."""
-    ignore = settings.folders.ignore
+    ignore = (*settings.folders.ignore, TEMP_FILE_PATTERN)
     no_drive = "" if drive is not None else (drive_missing_reason or "external drive not connected")
     drive_or_placeholder = drive if drive is not None else Path("external-drive-not-connected")
 

@@ -36,6 +36,9 @@ from megabackup.settings import path_pattern
 from megabackup.tools.runner import CancelToken, ProcessResult, Runner
 
 OWN_FILES_PATTERN = "Name .megabackup*"  # markers and probes that belong to one place only
+# A copy in progress: '.unison.NAME.HASH.unison.tmp' (unison 2.52), left behind when unison is
+# killed mid-copy. unison skips such files itself; a snapshot must skip them too.
+TEMP_FILE_PATTERN = ".unison.*.unison.tmp"
 HOST_NAME = "megabackup"  # archives must not depend on a DHCP-assigned host name
 BOTH_CHANGED = "changed on both sides"
 _PROGRESS_RE = re.compile(r"^\s*\d+%\s+(\d\d:\d\d|--:--)\s+ETA\s*$")
