@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from megabackup.settings import load
-from support import Places, tree
+from megabackup.tools import rdiff
+from support import Places, descendants, tree, write
 
 pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
 
@@ -140,3 +141,53 @@ def cycle_sync_argv(places: Places) -> list[str]:
 
     [step] = [s for s in plan_cycle(places.settings, places.drive) if s.id == SYNC_HOME]
     return sync_argv(locate(), step.job)
+
+
+# -- the drive pulled out mid-snapshot -----------------------------------------------------------
+
+
+def start_run(places: Places) -> subprocess.Popen:
+    env = dict(os.environ, MEGABACKUP_HOME=str(places.paths.root))
+    argv = [sys.executable, "-m", "megabackup", "run", "--settings", str(places.settings.source)]
+    return subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def wait_for_child(process: subprocess.Popen, *words: str, timeout: float = 60) -> bool:
+    """Until a process the run started has all these words in its command line."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None:
+        for pid in descendants(process.pid):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if all(word.encode() in cmdline for word in words):
+                return True
+        time.sleep(0.002)
+    return False
+
+
+def test_the_drive_pulled_out_mid_snapshot_is_said_plainly(places: Places) -> None:
+    places.cycle()
+    for index in range(1500):
+        write(places.server / "Documents" / "many" / f"f{index:04}.txt", f"content {index}\n")
+    unplugged = places.drive.with_name("unplugged")
+    run = start_run(places)
+    assert wait_for_child(run, "rdiff", str(places.drive / "home")), "the snapshot never started"
+    time.sleep(0.2)
+    places.drive.rename(unplugged)
+    report = run.communicate(timeout=300)[0]
+
+    assert run.returncode == 3, report
+    assert "Error" not in report, "no raw exception text"
+    assert "1. snapshot of server home  the external drive" in report
+    assert "went away while the snapshot ran" in report
+    assert f"[skipped] 2. snapshot of server data  the external drive ({places.drive})" in report
+    phantom = [str(p) for p in places.drive.rglob("*") if not p.is_dir()]
+    assert not places.drive.exists(), phantom
+    unplugged.rename(places.drive)
+    again = places.cycle()
+    assert again.step("snapshot-server-home").status == "ok", again.summary()
+    assert not rdiff.inspect(places.drive / "home").interrupted_backup

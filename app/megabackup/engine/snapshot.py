@@ -7,10 +7,13 @@ at has changed; then the snapshot is skipped. Any doubt runs rdiff-backup as usu
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 
+from megabackup import places
 from megabackup.engine import manifest
 from megabackup.engine.context import StepContext
 from megabackup.engine.filecheck import FileCheck, check_tree
@@ -18,7 +21,7 @@ from megabackup.engine.plan import SYNC_HOME, SnapshotStep
 from megabackup.engine.results import StepResult
 from megabackup.files import spelled_on_disk
 from megabackup.outcome import Outcome
-from megabackup.places import DESKTOP_HOME
+from megabackup.places import DESKTOP_HOME, EXTERNAL_DRIVE
 from megabackup.tools import rdiff
 from megabackup.tools.runner import ProcessStartError
 from megabackup.words import size_text
@@ -62,6 +65,9 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
             "nothing changed since the last snapshot, so none was needed",
             source_files=current.count,
         )
+    gone = target_gone(step)
+    if gone:
+        return StepResult(step.id, step.title, Outcome.SKIPPED, gone)
     no_room = _room_for_first_snapshot(step, files)
     if no_room:
         return StepResult(step.id, step.title, Outcome.FAILED, no_room)
@@ -74,6 +80,12 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
     stats = outcome.statistics
     status = outcome.status.outcome
     detail = outcome.message
+    if status == Outcome.FAILED and target_gone(step):
+        _remove_empty_folders(step.repository.parent)
+        detail = (
+            f"{target_gone(step)}: it went away while the snapshot ran, so that snapshot is "
+            "unfinished; the next backup with it connected rolls it back"
+        )
     if outcome.disk_full:
         rolled_back = context.rdiff.recover_full_disk(step.repository)
         detail = _disk_full(step, files, rolled_back)
@@ -99,6 +111,29 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
         errors=stats.errors if stats else 0,
         source_files=stats.source_files if stats else 0,
     )
+
+
+def target_gone(step: SnapshotStep) -> str:
+    """Why the disk that receives this snapshot is not there any more ("" when it is): the
+    drive must still carry its marker, the desktop backup's folder (or its parent) exist."""
+    folder = step.repository.parent
+    if step.place.target == EXTERNAL_DRIVE.name:
+        if places.read_drive_marker(folder) is None:
+            return f"the external drive ({folder}) is no longer connected"
+    elif not folder.is_dir() and not folder.parent.is_dir():
+        return f"the desktop backup ({folder}) is no longer reachable"
+    return ""
+
+
+def _remove_empty_folders(folder: Path) -> None:
+    """rdiff-backup makes the folders it writes to as it goes, so a drive that vanished under
+    it can leave its path behind as empty folders; where a drive mounts, that path must not
+    stay taken. Only empty folders go: anything holding a file stays as it is."""
+    if not folder.is_dir() or places.read_drive_marker(folder) is not None:
+        return
+    for parent, _folders, _files in os.walk(folder, topdown=False):
+        with contextlib.suppress(OSError):
+            Path(parent).rmdir()
 
 
 def _mark(repository: Path) -> str:

@@ -449,7 +449,11 @@ class Rdiff:
                 return BackupOutcome(BackupStatus.CANCELLED, None, "cancelled")
             if wait > 0 and cancel is None:
                 time.sleep(wait + 0.05)
-        repository.parent.mkdir(parents=True, exist_ok=True)
+        try:  # one level only: a vanished drive must not be made again as a plain folder
+            repository.parent.mkdir(exist_ok=True)
+        except OSError as exc:
+            reason = f"{repository.parent} cannot be made ({exc.strerror or exc})"
+            return BackupOutcome(BackupStatus.FAILED, None, reason)
         argv = backup_argv(self.prefix, source, repository, folders, ignore, force)
         result = self._run(argv, cancel)
         stale = stale_lock_pid(result.lines)
