@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from megabackup.restore.backups import Backups, RestoreError
 from megabackup.settings import load
 from megabackup.tools import rdiff
 from support import Places, descendants, tree, write
@@ -191,3 +192,27 @@ def test_the_drive_pulled_out_mid_snapshot_is_said_plainly(places: Places) -> No
     again = places.cycle()
     assert again.step("snapshot-server-home").status == "ok", again.summary()
     assert not rdiff.inspect(places.drive / "home").interrupted_backup
+
+
+# -- restoring while a backup runs ----------------------------------------------------------------
+
+
+def test_restore_during_a_cycle_says_a_backup_is_writing_not_interrupted(places: Places) -> None:
+    places.cycle()
+    for index in range(1500):
+        write(places.desktop / "Documents" / "many" / f"f{index:04}.txt", f"content {index}\n")
+    run = start_run(places)
+    deadline = time.time() + 60
+    while time.time() < deadline and not rdiff.inspect(places.desktop_repo).interrupted_backup:
+        time.sleep(0.002)
+    try:
+        assert rdiff.inspect(places.desktop_repo).interrupted_backup, "the snapshot was too quick"
+        backups = Backups(places.settings, drive=None, paths=places.paths)
+        with pytest.raises(RestoreError) as caught:
+            backups.restore("Documents/notes.txt")
+    finally:
+        run.communicate(timeout=300)
+
+    assert "a backup is writing to it right now" in str(caught.value)
+    assert "interrupted" not in str(caught.value)
+    assert run.returncode == 0

@@ -1,4 +1,5 @@
-"""MegaBackup's own small files: written whole or not at all, and the stamps of when things ran.
+"""MegaBackup's own small files: written whole or not at all, the stamps of when things ran, and
+whether a lock file of ours is held.
 
 A leaf module. `atomic_write` writes a temporary file beside the target, flushes it to the disk
 and renames it over the target, so a power cut leaves the old file or the new one, never half of
@@ -16,6 +17,8 @@ import json
 import os
 import tempfile
 from pathlib import Path
+
+import filelock
 
 from megabackup import winsys
 
@@ -91,3 +94,16 @@ def spelled_on_disk(root: Path, relative: str) -> str:
         spelled.append(part)
         folder = folder / part
     return "/".join(spelled)
+
+
+def lock_held(path: Path) -> bool:
+    """Whether another holder (this process or another one) has the file lock at path now."""
+    if not path.exists():
+        return False
+    probe = filelock.FileLock(str(path))
+    try:
+        probe.acquire(timeout=0)
+    except filelock.Timeout:
+        return True
+    probe.release()
+    return False

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import filelock
-
 from megabackup.engine.plan import SYNC_HOME
+from megabackup.files import lock_held
 from megabackup.history import ConflictRow, History, RunRow
 from megabackup.locations import AppPaths
 from megabackup.outcome import Outcome, Resolution
@@ -75,12 +74,4 @@ def open_conflicts(history: History, limit_runs: int = 200) -> list[ConflictRow]
 
 
 def is_cycle_running(paths: AppPaths) -> bool:
-    if not paths.cycle_lock.exists():
-        return False
-    probe = filelock.FileLock(str(paths.cycle_lock))
-    try:
-        probe.acquire(timeout=0)
-    except filelock.Timeout:
-        return True
-    probe.release()
-    return False
+    return lock_held(paths.cycle_lock)

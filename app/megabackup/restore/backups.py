@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from megabackup.files import lock_held
+from megabackup.locations import AppPaths
 from megabackup.restore.locate import Locator, Repository, RestoreError, Target
 from megabackup.restore.restoring import Restorer, RestoreResult
 from megabackup.restore.versions import FolderEntry, Version, VersionList, Versions
@@ -29,13 +31,17 @@ class Backups:
         prefix: tuple[str, ...] | None = None,
         clock: Callable[[], float] = time.time,
         drive: Path | str | None = "find",
+        paths: AppPaths | None = None,
     ) -> None:
         self.settings = settings
         self.runner = runner or Runner()
         self.clock = clock
         self.locator = Locator(settings, drive)
         self._prefix = prefix
-        self._listing = Versions(self.locator, lambda: self.rdiff)
+        app_paths = paths or AppPaths.from_environment()
+        self._listing = Versions(
+            self.locator, lambda: self.rdiff, lambda: lock_held(app_paths.cycle_lock)
+        )
         self._restoring = Restorer(self.locator, self._listing, lambda: self.rdiff, clock)
 
     @property

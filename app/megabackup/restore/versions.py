@@ -20,6 +20,7 @@ from megabackup.tools import rdiff, unison
 from megabackup.words import moment_text, size_text
 
 STAGING_PREFIX = ".megabackup-restore-"  # a restore's hidden folder: never shown as a file
+BACKUP_RUNNING = "a backup is writing to it right now; try again when it has finished"
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,15 @@ class Versions:
     """Lists versions; each repository's sessions are read once. rdiff-backup is asked for
     only when a repository is read, so browsing live folders works without it."""
 
-    def __init__(self, locator: Locator, tool: Callable[[], rdiff.Rdiff]) -> None:
+    def __init__(
+        self,
+        locator: Locator,
+        tool: Callable[[], rdiff.Rdiff],
+        backup_running: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.locator = locator
         self._tool = tool
+        self._backup_running = backup_running
         self._sessions: dict[Path, list[float]] = {}
 
     def versions(self, path: str | Path) -> VersionList:
@@ -130,7 +137,7 @@ class Versions:
     def sessions(self, repository: Path) -> list[float]:
         """Every snapshot time in the repository, oldest first; Unreadable if it cannot be read."""
         if repository not in self._sessions:
-            _check_repository(repository)
+            _check_repository(repository, self._backup_running)
             entries = self.entries(repository)
             if not entries:
                 raise Unreadable(f"no snapshot could be read in {repository}")
@@ -194,7 +201,7 @@ class Versions:
 def explain(reason: str) -> str:
     """rdiff-backup's reason, in the words of someone who wants a file back."""
     if "is locked" in reason:
-        return "a backup is writing to it right now; try again when it has finished"
+        return BACKUP_RUNNING
     if "couldn't be identified" in reason:
         return "it is not a readable backup (" + reason + ")"
     return reason
@@ -223,7 +230,7 @@ def size_of(path: Path) -> int | None:
         return None
 
 
-def _check_repository(repository: Path) -> None:
+def _check_repository(repository: Path, backup_running: Callable[[], bool]) -> None:
     state = rdiff.inspect(repository)
     if not state.exists:
         if repository.exists():
@@ -231,6 +238,8 @@ def _check_repository(repository: Path) -> None:
         raise Unreadable(f"{repository} does not exist yet (no snapshot taken)")
     if state.interrupted_first_backup:
         raise Unreadable(f"{repository} holds no complete snapshot yet")
+    if state.interrupted_backup and backup_running():  # a snapshot in progress looks the same
+        raise Unreadable(BACKUP_RUNNING)
     if state.interrupted_backup:
         raise Unreadable(
             f"the last backup to {repository} was interrupted; the next backup repairs it"
