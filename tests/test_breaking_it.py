@@ -216,3 +216,32 @@ def test_restore_during_a_cycle_says_a_backup_is_writing_not_interrupted(places:
     assert "a backup is writing to it right now" in str(caught.value)
     assert "interrupted" not in str(caught.value)
     assert run.returncode == 0
+
+
+@pytest.mark.parametrize("damage", ["garbage", "cut short", "pages overwritten"])
+def test_a_damaged_history_is_kept_aside_and_backups_go_on(places: Places, damage: str) -> None:
+    places.cycle()
+    history = places.paths.history
+    data = history.read_bytes()
+    damaged = {
+        "garbage": os.urandom(len(data)),
+        "cut short": data[: len(data) // 2],
+        "pages overwritten": data[:4096] + os.urandom(len(data) - 4096),
+    }[damage]
+    history.write_bytes(damaged)
+
+    status = megabackup(places, "status")
+    checked = megabackup(places, "check")
+    result = places.cycle()
+    again = places.cycle()
+
+    assert status.returncode == 0 and "The history cannot be read" in status.stdout
+    assert "the next backup keeps it aside and starts a new one" in status.stdout
+    assert checked.returncode == 1 and "unexpected problem" not in checked.stderr
+    assert result.outcome == "warning", result.summary()
+    [note] = [w for w in result.warnings if "history" in w]
+    assert "is damaged" in note and "a new history started" in note
+    [kept] = history.parent.glob("history.damaged-*.sqlite3")
+    assert kept.read_bytes() == damaged, "kept aside as it was"
+    assert again.outcome == "ok", "said once"
+    assert "Last backup:" in megabackup(places, "status").stdout

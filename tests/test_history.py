@@ -132,8 +132,22 @@ def test_a_history_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> 
 def test_a_damaged_history_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(HistoryError, match="cannot be read"):
+    with pytest.raises(HistoryError, match="is damaged"):
         History(path)
+
+
+def test_a_damaged_history_is_moved_aside_for_the_cycle_and_a_sound_one_is_kept(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    fresh, note = History.open_or_start_afresh(path, 0.0)
+    assert "is damaged (file is not a database)" in note and fresh.runs() == []
+    [kept] = tmp_path.glob("history.damaged-*.sqlite3")
+    assert kept.read_bytes() == b"this is not a database" * 100
+    fresh.start_run("schedule", 1.0, "")
+    again, note = History.open_or_start_afresh(path, 0.0)
+    assert note == "" and len(again.runs()) == 1
 
 
 def test_an_older_history_is_migrated_in_place(

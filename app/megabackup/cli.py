@@ -19,9 +19,9 @@ from megabackup.engine import CycleOptions, CycleResult, run_cycle
 from megabackup.engine.cycle import cycle_lock
 from megabackup.engine.filecheck import check_tree, long_paths_off
 from megabackup.engine.preflight import preflight
-from megabackup.engine.status import read_status
+from megabackup.engine.status import read_status, readable_history_problem
 from megabackup.errors import MegaBackupError, UsageError
-from megabackup.history import History
+from megabackup.history import History, HistoryError
 from megabackup.locations import AppPaths, default_settings_path
 from megabackup.outcome import ExitCode
 from megabackup.runlog import newest_log
@@ -242,9 +242,17 @@ def _status(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     paths = AppPaths.from_environment()
-    history = History(paths.history) if paths.history.exists() else None
+    history, history_problem = None, ""
+    try:
+        if paths.history.exists():
+            history = History(paths.history)
+            history.check_sound()
+    except HistoryError as exc:
+        history, history_problem = None, readable_history_problem(exc)
     memory = places.PlaceMemory.load(paths.places)
     result = preflight(settings, history, memory, bundled_unison=bundle.unison())
+    if history_problem:
+        result.warnings.append(history_problem)
     print(f"Settings: {settings.source} is valid.")
     for problem in result.fatal:
         print(f"  PROBLEM: {problem}")

@@ -6,7 +6,9 @@ older history file is upgraded in place and a newer one is refused rather than d
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -118,14 +120,55 @@ _STEP_COLUMNS = ("step", *[f.name for f in fields(StepRecord)][1:])
 _GOOD = tuple(o.value for o in Outcome if o.good)
 
 
+class HistoryDamaged(HistoryError):
+    """The file is not a sound SQLite database (overwritten, cut short, a disk error)."""
+
+
 class History:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError as exc:  # locked, or a read error: not damage
             raise HistoryError(f"the history file {path} cannot be read ({exc})") from None
+        except sqlite3.DatabaseError as exc:
+            raise HistoryDamaged(f"the history file {path} is damaged ({exc})") from None
+
+    @classmethod
+    def open_or_start_afresh(cls, path: Path, now: float) -> tuple[History, str]:
+        """For the cycle, which holds the lock: a damaged history is moved aside and a new one
+        started, so backups go on; the second value says so ("" when the file was sound)."""
+        try:
+            history = cls(path)
+            history.check_sound()
+            return history, ""
+        except HistoryDamaged as exc:
+            reason = str(exc)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+        kept = path.with_name(f"{path.stem}.damaged-{stamp}{path.suffix}")
+        for suffix in ("", "-journal", "-wal", "-shm"):  # a journal belongs to its database
+            old = path.with_name(path.name + suffix)
+            if old.exists():
+                os.replace(old, kept.with_name(kept.name + suffix))
+        note = (
+            f"{reason}; it was kept as {kept.name} and a new history started: earlier runs are "
+            "not listed any more, the backups themselves are intact"
+        )
+        return cls(path), note
+
+    def check_sound(self) -> None:
+        """HistoryDamaged unless SQLite finds every page of the file in order."""
+        try:
+            with self._connect() as db:
+                verdict = db.execute("PRAGMA quick_check").fetchone()
+        except sqlite3.OperationalError as exc:
+            raise HistoryError(f"the history file {self.path} cannot be read ({exc})") from None
+        except sqlite3.DatabaseError as exc:
+            raise HistoryDamaged(f"the history file {self.path} is damaged ({exc})") from None
+        if not verdict or verdict[0] != "ok":
+            found = verdict[0] if verdict else "no answer"
+            raise HistoryDamaged(f"the history file {self.path} is damaged ({found})")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -59,7 +59,9 @@ def status_report(status: Status, now: float | None = None) -> str:
     run = status.last_run
     if status.running:
         lines.append("A backup is running right now.")
-    if run is None:
+    if status.problem:
+        lines.append(f"The history cannot be read: {status.problem}.")
+    elif run is None:
         lines.append("No backup has run yet.")
     else:
         when = _when(run.finished or run.started, now)

@@ -71,9 +71,11 @@ def run_cycle(
     emit = events or (lambda event: None)
     paths.ensure()
     with cycle_lock(paths, "another backup is already running"):
-        history = history or History(paths.history)
+        started_afresh = ""
+        if history is None:  # a damaged history must not stop the backups: one note, then on
+            history, started_afresh = History.open_or_start_afresh(paths.history, options.clock())
         history.mark_interrupted()  # safe: we hold the lock, so no run is really in progress
-        return _run_locked(settings, paths, history, emit, cancel, options)
+        return _run_locked(settings, paths, history, emit, cancel, options, started_afresh)
 
 
 @contextlib.contextmanager
@@ -99,12 +101,16 @@ def _run_locked(
     emit: EventSink,
     cancel: CancelToken,
     options: CycleOptions,
+    history_note: str = "",
 ) -> CycleResult:
     started = options.clock()
     log = RunLog(paths.logs, started)
     run_id = history.start_run(options.trigger, started, str(log.path))
     log.write(f"MegaBackup cycle {run_id} started ({options.trigger}); settings: {settings.source}")
     result = CycleResult(run_id, started, started, Outcome.CANCELLED, [], log_path=log.path)
+    if history_note:
+        result.warnings.append(history_note)
+        log.write(f"WARNING: {history_note}")
     memory = places.PlaceMemory.load(paths.places)
     try:
         check = preflight(
@@ -120,7 +126,7 @@ def _run_locked(
         emit(CycleEvent("started", total=len(steps)))
         for line in check.warnings:
             log.write(f"WARNING: {line}")
-        result.warnings = list(check.warnings)
+        result.warnings += check.warnings
         if not check.ok:
             for line in check.fatal:
                 log.write(f"STOPPED: {line}")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from megabackup.engine.plan import SYNC_HOME
 from megabackup.files import lock_held
-from megabackup.history import ConflictRow, History, RunRow
+from megabackup.history import ConflictRow, History, HistoryDamaged, HistoryError, RunRow
 from megabackup.locations import AppPaths
 from megabackup.outcome import Outcome, Resolution
 from megabackup.places import SOURCES, Place
@@ -30,21 +31,37 @@ class Status:
     places: tuple[PlaceFreshness, ...]
     open_conflicts: tuple[ConflictRow, ...]
     running: bool
+    problem: str = ""  # the history could not be read: why
 
 
 def read_status(paths: AppPaths, places: Sequence[Place] = SOURCES) -> Status:
     """Reads only; works with no history yet (a fresh install)."""
     running = is_cycle_running(paths)
+    unknown = tuple(PlaceFreshness(p.name, None) for p in places)
     if not paths.history.exists():
-        return Status(None, tuple(PlaceFreshness(p.name, None) for p in places), (), running)
-    history = History(paths.history)
-    last = history.last_run()
+        return Status(None, unknown, (), running)
+    try:
+        history = History(paths.history)
+        last = history.last_run()
+        freshness = tuple(
+            PlaceFreshness(place.name, history.last_success(place.snapshot_steps))
+            for place in places
+        )
+        conflicts = tuple(open_conflicts(history))
+    except (HistoryError, sqlite3.DatabaseError) as exc:
+        problem = readable_history_problem(exc)
+        return Status(None, unknown, (), running, problem=problem)
     if last is not None and last.outcome == Outcome.RUNNING and not running:
         last = dataclasses.replace(last, outcome=Outcome.INTERRUPTED)
-    freshness = tuple(
-        PlaceFreshness(place.name, history.last_success(place.snapshot_steps)) for place in places
-    )
-    return Status(last, freshness, tuple(open_conflicts(history)), running)
+    return Status(last, freshness, conflicts, running)
+
+
+def readable_history_problem(exc: Exception) -> str:
+    """Why the history cannot be read, and what happens next, in one sentence."""
+    if isinstance(exc, HistoryError) and not isinstance(exc, HistoryDamaged):
+        return str(exc)
+    text = str(exc) if isinstance(exc, HistoryDamaged) else f"the history file is damaged ({exc})"
+    return text + "; the next backup keeps it aside and starts a new one"
 
 
 def open_conflicts(history: History, limit_runs: int = 200) -> list[ConflictRow]:
