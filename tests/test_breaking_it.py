@@ -3,6 +3,7 @@ each, on the demo places, with the real rdiff-backup and unison."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -245,3 +246,64 @@ def test_a_damaged_history_is_kept_aside_and_backups_go_on(places: Places, damag
     assert kept.read_bytes() == damaged, "kept aside as it was"
     assert again.outcome == "ok", "said once"
     assert "Last backup:" in megabackup(places, "status").stdout
+
+
+# -- files that cannot be read -------------------------------------------------------------------
+
+# Root reads every file; without these two capabilities a chmod 000 file is unreadable to it too.
+NO_ROOT_READS = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
+                 "--inh-caps=-dac_override,-dac_read_search"]  # fmt: skip
+CYCLE_SCRIPT = """
+import json, sys
+from pathlib import Path
+from megabackup.engine import CycleOptions, run_cycle
+from megabackup.locations import AppPaths
+from megabackup.notify import cycle_notice
+from megabackup.report import cycle_report
+from megabackup.settings import load
+result = run_cycle(load(Path(sys.argv[1])), AppPaths(Path(sys.argv[2])), options=CycleOptions())
+notice = cycle_notice(result, on_success=True)
+print(json.dumps({"outcome": result.outcome, "report": cycle_report(result),
+                  "steps": {s.id: [s.status, s.detail] for s in result.steps},
+                  "notice": notice.clipped().message if notice else ""}))
+"""
+
+
+def cycle_as_a_user(places: Places) -> dict:
+    """One cycle in a process that, like a user's, cannot read what its mode forbids."""
+    if os.geteuid() != 0:
+        argv = [sys.executable, "-c", CYCLE_SCRIPT]
+    else:
+        argv = [*NO_ROOT_READS, sys.executable, "-c", CYCLE_SCRIPT]
+    done = subprocess.run(
+        [*argv, str(places.settings.source), str(places.paths.root)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_unreadable_files_and_folders_are_named(places: Places) -> None:
+    places.cycle()
+    secret = places.desktop / "Documents" / "secret.txt"
+    write(secret, "for my eyes only\n")
+    locked = places.desktop / "Documents" / "locked"
+    write(locked / "inside.txt", "unseen\n")
+    secret.chmod(0)
+    locked.chmod(0)
+    try:
+        result = cycle_as_a_user(places)
+    finally:
+        locked.chmod(0o755)
+        secret.chmod(0o644)
+
+    assert result["outcome"] == "warning", result["report"]
+    status, detail = result["steps"]["snapshot-desktop-home"]
+    assert status == "warning"
+    assert "2 file(s) could not be read and are not in this snapshot" in detail
+    assert "Documents/locked" in detail and "Documents/secret.txt" in detail
+    _, sync_detail = result["steps"]["sync-home"]
+    assert "both sides changed" not in sync_detail, sync_detail
+    assert "could not be read and were left alone: Documents/locked" in sync_detail
+    assert "desktop home: Documents/secret.txt" in result["notice"]
+    assert "desktop home: Documents/locked" in result["notice"]

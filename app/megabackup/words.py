@@ -1,8 +1,12 @@
-"""How numbers are said to a person: sizes, durations, ages and moments. A leaf; pure."""
+"""How numbers and names are said to a person: sizes, durations, ages, moments and lists of
+names. A leaf; pure."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+
+MAX_LISTED = 10  # names in one sentence; the log has them all
 
 
 def size_text(count: float) -> str:
@@ -44,3 +48,9 @@ def moment_text(epoch: float, seconds: bool = True) -> str:
         .astimezone()
         .strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     )
+
+
+def listing(names: Sequence[str], limit: int = MAX_LISTED) -> str:
+    """'a, b, c': up to `limit` of the names, then how many more."""
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

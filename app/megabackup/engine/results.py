@@ -7,6 +7,7 @@ from pathlib import Path
 
 from megabackup.history import ConflictRecord, StepRecord
 from megabackup.outcome import ExitCode, Outcome
+from megabackup.words import listing
 
 
 @dataclass
@@ -35,6 +36,7 @@ class CycleResult:
     deletions_waiting: int = 0  # a held sync would pass on this many deletions once allowed
     notes: list[str] = field(default_factory=list)  # upkeep done: old snapshots, verify
     damaged: list[str] = field(default_factory=list)  # the verify found damaged files
+    unreadable: list[str] = field(default_factory=list)  # "place: path" a snapshot could not read
 
     @property
     def conflicts(self) -> list[ConflictRecord]:
@@ -66,5 +68,7 @@ class CycleResult:
         skipped = [s for s in self.steps if s.status in (Outcome.SKIPPED, Outcome.HELD)]
         if skipped:
             parts.append(skipped[0].detail)
+        if self.unreadable:
+            parts.append(f"could not read {listing(self.unreadable)}")
         head = "All good" if self.outcome == Outcome.OK else "Done with warnings"
         return head + (": " + "; ".join(parts) if parts else "")

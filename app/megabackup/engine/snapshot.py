@@ -80,6 +80,7 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
     stats = outcome.statistics
     status = outcome.status.outcome
     detail = outcome.message
+    _note_unreadable(step, outcome.file_errors, context)
     if status == Outcome.FAILED and target_gone(step):
         _remove_empty_folders(step.repository.parent)
         detail = (
@@ -111,6 +112,17 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
         errors=stats.errors if stats else 0,
         source_files=stats.source_files if stats else 0,
     )
+
+
+def _note_unreadable(
+    step: SnapshotStep, errors: list[rdiff.FileError], context: StepContext
+) -> None:
+    """The cycle names them (report, notification); the log gets each one with its reason."""
+    for error in errors:
+        context.log.write(f"could not read ({step.place}): {error.path}: {error.reason}")
+        name = f"{step.place}: {error.path}"
+        if name not in context.cycle.unreadable:  # snapshot B may miss the same file again
+            context.cycle.unreadable.append(name)
 
 
 def target_gone(step: SnapshotStep) -> str:
@@ -148,9 +160,7 @@ def _report_findings(
     step: SnapshotStep, files: FileCheck, current: manifest.Manifest, context: StepContext
 ) -> None:
     context.checks[step.place] = files
-    findings = files.findings()
-    if current.errors:
-        findings.append(f"{current.errors} file(s) or folder(s) could not be read")
+    findings = files.findings()  # unreadable ones are named by the snapshot that misses them
     for finding in findings:
         context.warn(f"{step.place}: {finding}")
     with context.memory_lock:  # said once, not every cycle: Windows keeps them so on purpose

@@ -31,6 +31,7 @@ from megabackup.errors import MegaBackupError
 from megabackup.outcome import Outcome, ToolStatus
 from megabackup.settings import path_pattern
 from megabackup.tools.runner import CancelToken, ProcessResult, Runner
+from megabackup.words import listing
 
 API_VERSION = "201"
 DATA_DIR = "rdiff-backup-data"
@@ -376,6 +377,42 @@ def repository_names(repository: Path, relative: str) -> list[tuple[str, bool]]:
 # Running a backup
 
 
+@dataclass(frozen=True)
+class FileError:
+    """One file or folder rdiff-backup could not read or write (its error log's line)."""
+
+    kind: str  # ListError (reading the source), UpdateError (writing), SpecialFileError
+    path: str  # relative to the source (or the repository), with /
+    reason: str
+
+
+_FILE_ERROR_RE = re.compile(
+    r"^(?P<kind>ListError|UpdateError|SpecialFileError): '(?P<path>.*?)' (?P<reason>.*)$"
+)
+
+
+def parse_file_errors(warnings: Iterable[str], *roots: Path) -> list[FileError]:
+    """The `WARNING: ListError: '<path>' [Errno 13] ...` messages, paths made relative to
+    whichever root (the source, the repository) they are in."""
+    found = []
+    for warning in warnings:
+        match = _FILE_ERROR_RE.match(warning)
+        if not match:
+            continue
+        path = match.group("path")
+        for root in roots:
+            base = root.as_posix().rstrip("/")
+            if path == base:
+                path = "."
+                break
+            if path.startswith(base + "/"):
+                path = path[len(base) + 1 :]
+                break
+        reason = re.sub(r":\s*b?'[^']*'$", "", match.group("reason")).strip()
+        found.append(FileError(match.group("kind"), path, reason))
+    return found
+
+
 @dataclass
 class BackupOutcome:
     status: BackupStatus
@@ -384,6 +421,7 @@ class BackupOutcome:
     warnings: list[str] = field(default_factory=list)
     process: ProcessResult | None = None
     disk_full: bool = False
+    file_errors: list[FileError] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool:
@@ -482,14 +520,19 @@ class Rdiff:
             return BackupOutcome(
                 status, statistics, reason, warnings, result, disk_full=is_disk_full(lines)
             )
+        file_errors = parse_file_errors(warnings, source, repository)
         if statistics is not None and statistics.errors:
             status = BackupStatus.FILE_ERRORS
+            names = listing([e.path for e in file_errors])
             notes.append(
                 f"{statistics.errors} file(s) could not be read and are not in this snapshot"
+                + (f": {names}" if names else "")
             )
         if status == BackupStatus.REPAIRED:
             notes.append("an interrupted snapshot was rolled back first")
-        return BackupOutcome(status, statistics, "; ".join(notes), warnings, result)
+        outcome = BackupOutcome(status, statistics, "; ".join(notes), warnings, result)
+        outcome.file_errors = file_errors
+        return outcome
 
     def recover_full_disk(self, repository: Path) -> bool:
         """After a snapshot ran out of space: drop rdiff-backup's own half-written temp files

@@ -34,6 +34,7 @@ from megabackup.files import atomic_write
 from megabackup.outcome import Outcome, Resolution, ToolStatus
 from megabackup.settings import path_pattern
 from megabackup.tools.runner import CancelToken, ProcessResult, Runner
+from megabackup.words import listing
 
 OWN_FILES_PATTERN = "Name .megabackup*"  # markers and probes that belong to one place only
 # A copy in progress: '.unison.NAME.HASH.unison.tmp' (unison 2.52), left behind when unison is
@@ -47,6 +48,7 @@ _TABLE_RE = re.compile(
     r"^(?P<left>.{8}) (?P<arrow><-\?->|<====|====>|<----|---->|<-M->|<=M=>) (?P<right>.{8})\s{3,}"
     r"(?P<path>.+?)\s*$"
 )
+_ERROR_ROW_RE = re.compile(r"^\s+error\s{3,}(?P<path>.+?)\s*$")  # the table's row for it
 _SUMMARY_RE = re.compile(
     r"Synchronization (?P<state>complete|incomplete) at .*\((?P<done>\d+) items? transferred, "
     r"(?:\d+ partially transferred, )?(?P<skipped>\d+) skipped, (?P<failed>\d+) failed"
@@ -170,6 +172,7 @@ class SyncReport:
     conflicts: list[Conflict] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # "[ERROR] Skipping": not read at all
     complete: bool = False
     fatal: str = ""
     skip_reasons: dict[str, str] = field(default_factory=dict)  # skipped path -> unison's reason
@@ -211,12 +214,21 @@ def parse_output(
             if done is not None:
                 finished.append(done)
             continue
+        error = _ERROR_ROW_RE.match(line)
+        if error or line.startswith("[ERROR] Skipping "):  # unreadable; the reason follows
+            path = error.group("path") if error else line[len("[ERROR] Skipping ") :].strip()
+            if path not in report.unreadable:
+                report.unreadable.append(path)
+            continue
         stripped = _COLOUR_RE.sub("", line).strip()
         clash = _CASE_CLASH_RE.search(stripped)
         if clash and clash.group("path") not in report.case_clashes:
             report.case_clashes.append(clash.group("path"))
         if stripped.startswith("skipped: "):
-            path, reason = _split_reason(stripped[len("skipped: ") :])
+            text = stripped[len("skipped: ") :]
+            if any(text.startswith(f"{path} (") for path in report.unreadable):
+                continue  # its reason spans lines; the [ERROR] line named it already
+            path, reason = _split_reason(text)
             skipped_reasons[path] = reason
             report.skipped.append(path)
         elif stripped.startswith("failed: "):
@@ -422,7 +434,12 @@ def _skips(report: SyncReport) -> tuple[SyncStatus, str]:
         if p not in conflicting and p not in clashes and not _is_case_clash(report, p)
     ]
     parts = []
-    if both or not (clashes or other):
+    if report.unreadable:  # not conflicts: they could not be read on one side
+        parts.append(
+            f"{len(report.unreadable)} item(s) could not be read and were left alone: "
+            + listing(report.unreadable)
+        )
+    if both or not (clashes or other or report.unreadable):
         count = len(both) if both else len(report.skipped)
         parts.append(f"{count} item(s) left alone because both sides changed")
     if clashes:
