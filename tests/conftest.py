@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gui.xvfb import start_xvfb
+from support import small_tmpfs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLACEHOLDER = "<ROOT>"
@@ -66,3 +67,10 @@ def tk_display(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 3 MB file system (tmpfs) for a backup target: a real full disk, not a simulation."""
+    with small_tmpfs(tmp_path / "small-disk", "3m") as mount_point:
+        yield mount_point

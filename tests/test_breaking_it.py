@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from megabackup import places as place_markers
+from megabackup.engine import CycleEvent, room, run_cycle
 from megabackup.restore.backups import Backups, RestoreError
 from megabackup.settings import load
 from megabackup.tools import rdiff
@@ -307,3 +311,214 @@ def test_unreadable_files_and_folders_are_named(places: Places) -> None:
     assert "could not be read and were left alone: Documents/locked" in sync_detail
     assert "desktop home: Documents/secret.txt" in result["notice"]
     assert "desktop home: Documents/locked" in result["notice"]
+
+
+# -- the proof of a snapshot is what the snapshot holds -------------------------------------------
+
+
+def child_pids_with(parent: int, word: str) -> list[int]:
+    found = []
+    for pid in descendants(parent):
+        try:
+            if word.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def test_a_folder_that_drops_out_while_its_snapshot_runs_fails_it(places: Places) -> None:
+    places.cycle()
+    for index in range(800):  # enough that rdiff-backup is still starting when the folder goes
+        write(
+            places.desktop / "Documents" / "many" / f"f{index:04}.txt",
+            f"content {index}\n",
+            mtime=time.time() - 3600,
+        )  # settled: a proof of them may skip later snapshots
+    pictures, away = places.desktop / "Pictures", places.desktop / "Pictures (away)"
+    run = start_run(places)
+    assert wait_for_child(run, "rdiff", str(places.desktop_repo)), "the snapshot never started"
+    os.kill(run.pid, signal.SIGSTOP)  # the cycle waits; its rdiff-backup runs on
+    try:
+        pictures.rename(away)  # after the walk before the snapshot, before rdiff-backup reads it
+        deadline = time.time() + 120
+        while child_pids_with(run.pid, str(places.desktop_repo)) and time.time() < deadline:
+            if all(_is_zombie(pid) for pid in child_pids_with(run.pid, str(places.desktop_repo))):
+                break
+            time.sleep(0.01)
+        away.rename(pictures)  # back before the walk after it
+    finally:
+        os.kill(run.pid, signal.SIGCONT)
+    report = run.communicate(timeout=300)[0]
+
+    assert "[FAILED]  3. snapshot of desktop home" in report, report
+    assert "were there before and after this snapshot but are not in it (Pictures)" in report
+    assert "[skipped] 4. syncing home" in report
+    again = places.cycle()
+    step = again.step("snapshot-desktop-home")
+    assert step is not None and step.status == "ok" and "nothing changed" not in step.detail
+    assert (places.desktop_repo / "Pictures" / "holiday.jpg").is_file()
+    assert places.cycle().step("snapshot-desktop-home").detail.startswith("nothing changed")
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_a_folder_unreadable_in_a_snapshot_is_never_recorded_as_deleted(places: Places) -> None:
+    letters = places.desktop / "Documents" / "letters"
+    write(letters / "to Sam.txt", "Dear Sam\n")
+    places.cycle()
+    letters.chmod(0)
+    try:
+        result = cycle_as_a_user(places)
+        again = cycle_as_a_user(places)
+    finally:
+        letters.chmod(0o755)
+
+    status, detail = result["steps"]["snapshot-desktop-home"]
+    assert status == "failed", result["report"]
+    assert "could not read Documents/letters ([Errno 13] Permission denied)" in detail
+    assert "still in the earlier snapshots" in detail
+    assert result["steps"]["sync-home"][0] == "skipped"
+    assert again["steps"]["snapshot-desktop-home"][0] == "warning", "told once, then a warning"
+    assert places.cycle().outcome == "ok"
+    assert (places.desktop_repo / "Documents" / "letters" / "to Sam.txt").is_file()
+
+
+def test_snapshot_b_of_a_place_that_dropped_out_after_the_sync_is_not_taken(
+    places: Places,
+) -> None:
+    places.cycle()
+    write(places.desktop / "Documents" / "new.txt", "for the server\n")
+    pictures, away = places.server / "Pictures", places.server / "Pictures (away)"
+
+    def drop_out(event: CycleEvent) -> None:
+        if event.kind == "step-started" and event.step_id == "resnapshot-server-home":
+            pictures.rename(away)
+
+    result = run_cycle(places.settings, places.paths, events=drop_out)
+    away.rename(pictures)
+
+    step = result.step("resnapshot-server-home")
+    assert step is not None and step.status == "failed", step
+    assert "the server home is empty now" in step.detail and "Pictures" in step.detail
+    assert "the desktop home still does" in step.detail
+    assert (places.drive / "home" / "Pictures" / "holiday.jpg").is_file(), "nothing recorded"
+    assert places.cycle().outcome == "ok"
+    assert (places.drive / "home" / "Documents" / "new.txt").is_file()
+
+
+# -- mass deletions, judged on what would be deleted now ------------------------------------------
+
+
+def test_a_deletion_hold_lifts_when_the_files_come_back(places: Places, tmp_path: Path) -> None:
+    old = places.desktop / "Documents" / "old"
+    for index in range(40):
+        write(old / f"report-{index:02}.txt", f"report {index}\n")
+    places.cycle()
+    shutil.move(old, tmp_path / "old")
+
+    held = places.cycle()
+    assert held.step("sync-home").status == "held" and held.deletions_waiting == 41
+    shutil.move(tmp_path / "old", old)  # put back
+    back = places.cycle()
+
+    assert back.step("sync-home").status == "ok", back.step("sync-home")
+    assert back.deletions_waiting == 0 and back.outcome == "ok"
+    assert (places.server / "Documents" / "old" / "report-07.txt").is_file()
+
+
+def test_allowing_n_deletions_allows_that_many_not_more(places: Places) -> None:
+    old = places.desktop / "Documents" / "old"
+    for index in range(45):
+        write(old / f"report-{index:02}.txt", f"report {index}\n")
+    places.cycle()
+    for index in range(40):
+        (old / f"report-{index:02}.txt").unlink()
+    assert places.cycle().deletions_waiting == 40
+    for index in range(40, 45):  # five more go before the person's OK arrives
+        (old / f"report-{index:02}.txt").unlink()
+
+    allowed_40 = places.cycle(allowed_deletions=40)
+
+    assert allowed_40.step("sync-home").status == "held" and allowed_40.deletions_waiting == 45
+    assert (places.server / "Documents" / "old" / "report-00.txt").is_file()
+    allowed_45 = places.cycle(allowed_deletions=45)
+    assert allowed_45.step("sync-home").status == "ok"
+    assert list((places.server / "Documents" / "old").iterdir()) == []
+
+
+def test_a_mass_deletion_in_server_data_waits_before_its_snapshot(
+    places: Places, tmp_path: Path
+) -> None:
+    many = places.data / "Projects" / "many"
+    for index in range(40):
+        write(many / f"sample-{index:02}.csv", f"sample {index}\n")
+    places.cycle()
+    shutil.move(many, tmp_path / "many")  # a share dropping a folder, or the person
+
+    held = places.cycle()
+
+    step = held.step("snapshot-server-data")
+    assert step is not None and step.status == "held", step
+    assert "41 files and folders" in step.detail and "gone from the server data" in step.detail
+    assert held.deletions_waiting == 41 and held.outcome == "warning"
+    assert (places.drive / "data" / "Projects" / "many" / "sample-07.csv").is_file()
+    shutil.move(tmp_path / "many", many)
+    assert places.cycle().step("snapshot-server-data").status == "ok", "lifts by itself"
+    shutil.rmtree(many)
+    allowed = places.cycle(allowed_deletions=41)
+    assert allowed.step("snapshot-server-data").status == "ok"
+    assert not (places.drive / "data" / "Projects" / "many").exists()
+
+
+# -- a first snapshot that does not fit ----------------------------------------------------------
+
+
+def put_drive_on(places: Places, disk: Path) -> None:
+    drive = disk / "MegaBackup"
+    place_markers.write_drive_marker(drive, "MegaBackup")
+    set_setting(places, places.drive.as_posix(), drive.as_posix())
+    places.settings = load(places.settings.source)
+    places.drive = drive
+
+
+def test_a_first_snapshot_of_many_small_files_is_measured_by_what_they_take(
+    places: Places, small_disk: Path
+) -> None:
+    put_drive_on(places, small_disk)
+    for index in range(800):  # 800 kB of data, but 3.2 MB on a disk of 4 kB blocks
+        write(places.data / "Projects" / "small" / f"{index:03}.txt", "x" * 1000)
+
+    result = places.cycle()
+
+    step = result.step("snapshot-server-data")
+    assert step is not None and step.status == "failed", step
+    assert "needs about" in step.detail and "nothing was written" in step.detail
+    assert not (places.drive / "data").exists()
+    assert result.step("snapshot-server-home").status == "ok"
+    assert result.step("sync-home").status == "ok", "the other places go on"
+
+
+def test_a_first_snapshot_that_runs_out_of_room_is_removed_again(
+    places: Places, small_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put_drive_on(places, small_disk)
+    (places.data / "Archive" / "film.bin").write_bytes(os.urandom(4 * 1024 * 1024))
+    monkeypatch.setattr(room, "no_room_for_first", lambda step, files: "")  # a short estimate
+
+    first = places.cycle()
+    second = places.cycle()
+
+    step = first.step("snapshot-server-data")
+    assert step is not None and step.status == "failed", step
+    assert "ran out of room" in step.detail and "needs about 4.2 MB" in step.detail
+    assert "removed again, so the other snapshots go on" in step.detail
+    assert "rolls the unfinished one back" not in step.detail
+    assert not (places.drive / "data").exists(), "the drive is not left full"
+    assert first.step("sync-home").status == "ok", "the other places go on"
+    assert second.step("snapshot-server-home").status == "ok", second.summary()

@@ -20,7 +20,6 @@ from support import (
     descendants,
     kill_everything,
     restore,
-    small_tmpfs,
     tree,
     under_shifted_clock,
     write,
@@ -274,13 +273,6 @@ def test_a_cycle_killed_inside_a_tool_is_repaired_by_the_next(places: Places, to
 # -- full disks ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path):
-    """A 3 MB file system (tmpfs) for the desktop backup; a real full disk, not a simulation."""
-    with small_tmpfs(tmp_path / "small-disk", "3m") as mount_point:
-        yield mount_point
-
-
 def _settings_with_backup_on(places: Places, backup: Path) -> None:
     text = places.settings.source.read_text(encoding="utf-8")
     old = places.settings.desktop.backup.as_posix()
@@ -326,7 +318,7 @@ def test_a_first_snapshot_that_cannot_fit_writes_nothing(places: Places, small_d
 
     step = result.step("snapshot-desktop-home")
     assert step is not None and step.status == "failed"
-    assert "needs about 4.0 MB" in step.detail and "nothing was written" in step.detail
+    assert "needs about 4.2 MB" in step.detail and "nothing was written" in step.detail
     assert not (small_disk / "LocalBackup" / "home").exists()
 
 

@@ -212,7 +212,7 @@ def test_menu_actions_map_to_worker_commands() -> None:
     assert isinstance(tomorrow, Pause) and tomorrow.until is not None
     assert dt.datetime.fromtimestamp(tomorrow.until) == dt.datetime(2026, 12, 1, 8, 0)
     assert menu.command_for("open-log", NOW) is None
-    assert menu.command_for("allow-deletions", NOW) == BackupNow(allow_deletions=True)
+    assert menu.command_for("allow-deletions:41", NOW) == BackupNow(allowed_deletions=41)
     assert menu.command_for("restore", NOW) is None  # the tray opens the window itself
 
 
@@ -224,7 +224,7 @@ def test_a_held_sync_offers_to_allow_its_deletions() -> None:
         "The sync waits for your OK to pass on 41 deletions",
     )
     rows = _rows(menu.build(waiting, autostart=None))
-    assert rows[3] == ("Allow 41 deletions and sync", "allow-deletions", True, None, False)
+    assert rows[3] == ("Allow 41 deletions and sync", "allow-deletions:41", True, None, False)
     assert "Allow" not in " ".join(r[0] for r in _rows(menu.build(snap(), autostart=None)))
 
 

@@ -328,7 +328,7 @@ def test_a_held_sync_waits_until_the_person_allows_the_deletions(setup: Setup) -
     assert _last(setup).deletions_waiting == 30
     assert server_copy.is_file(), "the deletions wait for the person's OK"
     assert setup.recorder.notices[-1].title == "The sync waits for your OK"
-    worker.submit(BackupNow(allow_deletions=True))
+    worker.submit(BackupNow(allowed_deletions=30))
     setup.recorder.wait("the allowed cycle", _cycles_done(setup, 3))
     assert not server_copy.exists()
     assert _last(setup).deletions_waiting == 0

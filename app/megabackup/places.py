@@ -259,13 +259,12 @@ def write_place_marker(folder: Path, place: str) -> str:
 
 @dataclass
 class PlaceMemory:
-    """Per place: its marker id, which listed folders held files, deletions not yet synced, and
-    what the person was last told is not backed up."""
+    """Per place: its marker id, which listed folders held files, and what the person was
+    last told is not backed up."""
 
     path: Path
     markers: dict[str, str]
     filled: dict[str, list[str]]  # place -> folders ("." = the place itself) that held files
-    pending_deletions: dict[str, int]
     told_links: dict[str, str] = field(default_factory=dict)  # place -> digest of the list said
     problem: str = ""  # the file was damaged: why, and that it is kept aside on the next save
 
@@ -284,11 +283,10 @@ class PlaceMemory:
                 raise TypeError("it does not hold a table")
             markers = _table(data, "markers", lambda v: isinstance(v, str), "a marker id")
             filled = _table(data, "filled", _is_names, "a list of folder names")
-            pending = _table(data, "pending_deletions", _is_count, "a count")
             told = _table(data, "told_links", lambda v: isinstance(v, str), "a digest")
         except TypeError as exc:
             return cls._fresh(path, str(exc))
-        return cls(path, markers, {k: list(v) for k, v in filled.items()}, pending, told)
+        return cls(path, markers, {k: list(v) for k, v in filled.items()}, told)
 
     @classmethod
     def _fresh(cls, path: Path, why: str) -> PlaceMemory:
@@ -297,19 +295,14 @@ class PlaceMemory:
             f"{path.name}.damaged and started afresh: the checks for emptied places learn them "
             "again in this backup"
         )
-        return cls(path, {}, {}, {}, {}, problem)
+        return cls(path, {}, {}, {}, problem)
 
     def save(self) -> None:
         if self.problem and self.path.exists():  # keep the damaged file for a look, once
             with contextlib.suppress(OSError):
                 os.replace(self.path, self.path.with_name(self.path.name + ".damaged"))
             self.problem = ""
-        content = {
-            "markers": self.markers,
-            "filled": self.filled,
-            "pending_deletions": self.pending_deletions,
-            "told_links": self.told_links,
-        }
+        content = {"markers": self.markers, "filled": self.filled, "told_links": self.told_links}
         write_json(self.path, content)
 
     def remember_contents(
@@ -348,7 +341,3 @@ def _table(data: dict, key: str, valid: Callable[[object], bool], what: str) -> 
 
 def _is_names(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from megabackup.engine.deletions import Allowance
 from megabackup.engine.filecheck import FileCheck
 from megabackup.engine.results import CycleResult, StepResult
 from megabackup.places import Place, PlaceMemory
@@ -22,7 +23,8 @@ from megabackup.tools.unison import Unison
 class CycleOptions:
     trigger: str = "manual"
     allow_empty: bool = False  # a place that held files is empty on purpose
-    allow_deletions: bool = False  # the person said yes to a mass deletion
+    allow_deletions: bool = False  # the person said yes to any number of deletions
+    allowed_deletions: int = 0  # ...or to this many ("Allow 41 deletions" in the tray)
     new_place: bool = False  # a server folder without its marker is a new place on purpose
     fastcheck: bool = True  # False: unison compares contents and no snapshot is skipped
     skip_unchanged: bool = True  # a tree the manifest proves unchanged needs no new snapshot
@@ -43,6 +45,7 @@ class StepContext:
     memory: PlaceMemory
     cycle: CycleResult
     manifests: Path  # folder of the manifests saved at each repository's last good snapshot
+    allowance: Allowance = field(default_factory=Allowance)
     results: dict[str, StepResult] = field(default_factory=dict)
     checks: dict[Place, FileCheck] = field(default_factory=dict)
     memory_lock: threading.Lock = field(default_factory=threading.Lock)  # lanes share memory

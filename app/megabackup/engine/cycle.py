@@ -18,6 +18,7 @@ import filelock
 
 from megabackup import places
 from megabackup.engine.context import CycleOptions, StepContext
+from megabackup.engine.deletions import Allowance
 from megabackup.engine.maintenance import run_maintenance
 from megabackup.engine.plan import SYNC_HOME, SnapshotStep, Step, plan_cycle
 from megabackup.engine.preflight import Preflight, preflight
@@ -195,6 +196,7 @@ def _make_context(
         options=options,
         memory=memory,
         cycle=cycle,
+        allowance=Allowance(options.allow_deletions, options.allowed_deletions),
     )
 
 

@@ -25,6 +25,7 @@ from megabackup.engine import manifest
 EARLIEST_SANE = datetime(1980, 1, 1, tzinfo=timezone.utc).timestamp()
 WINDOWS_MAX_PATH = 260
 MAX_LISTED = 20  # per kind, so one bad folder cannot flood the report
+BLOCK = 4096  # NTFS, exFAT and ext4 give every file (and folder) whole blocks of 4 KB
 _RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(\..*)?$", re.IGNORECASE)
 _FORBIDDEN = set('<>:"\\|?*') | {chr(c) for c in range(32)}
 
@@ -35,12 +36,14 @@ class FileCheck:
     latest_sane: float  # epoch seconds: later than this is "in the future"
     files: int = 0
     total_bytes: int = 0
+    allocated_bytes: int = 0  # on a disk of 4 KB blocks: what a copy of every entry takes
     future: list[str] = field(default_factory=list)
     ancient: list[str] = field(default_factory=list)
     bad_names: list[str] = field(default_factory=list)
     case_clashes: list[str] = field(default_factory=list)
     too_long: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)  # reparse points: all of them, not backed up
+    paths: set[str] = field(default_factory=set, repr=False)  # every entry the walk saw
     _names: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -51,6 +54,7 @@ class FileCheck:
         """One entry of the walk ('.' is the root itself)."""
         if relative == ".":
             return
+        self.paths.add(relative)
         parent, _, name = relative.rpartition("/")
         siblings = self._names.setdefault(parent, set())
         folded = name.casefold()
@@ -65,6 +69,7 @@ class FileCheck:
             _note(self.future, relative)
         elif info.st_mtime < EARLIEST_SANE:
             _note(self.ancient, relative)
+        self.allocated_bytes += -(-info.st_size // BLOCK) * BLOCK or BLOCK
         if not stat.S_ISDIR(info.st_mode):
             self.files += 1
             self.total_bytes += info.st_size

@@ -28,7 +28,6 @@ from megabackup.words import duration_text
 
 CLOCK_PROBE = ".megabackup-clock-probe"
 FAT_TIME_SLACK = 2.0  # FAT/exFAT shares keep times in 2-second steps
-FEW_DELETIONS = 10  # below this, a percentage says nothing about an accident
 WINDOWS_COMMAND_LINE_LIMIT = 32_766  # CreateProcess: 32,767 characters with the closing NUL
 
 
@@ -218,30 +217,3 @@ def probe_clock(folder: Path, limit: float, clock: Callable[[], float] = time.ti
     else:
         skew = 0.0
     return ClockCheck(skew, limit)
-
-
-# ---------------------------------------------------------------------------
-# Mass deletions
-
-
-@dataclass(frozen=True)
-class DeletionCheck:
-    side: str  # "desktop" or "server": where the files were deleted
-    deleted: int
-    total_before: int
-
-    @property
-    def percent(self) -> float:
-        return 100.0 * self.deleted / self.total_before if self.total_before else 0.0
-
-    def too_many(self, max_count: int, max_percent: float) -> bool:
-        if self.deleted > max_count:
-            return True
-        return self.deleted > FEW_DELETIONS and self.percent > max_percent
-
-    def explain(self) -> str:
-        other = "server" if self.side == "desktop" else "desktop"
-        return (
-            f"{self.deleted} files and folders ({self.percent:.0f}%) were deleted on the "
-            f"{self.side} since the last sync; the sync would delete them on the {other} too"
-        )

@@ -10,21 +10,20 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import shutil
 from pathlib import Path
 
 from megabackup import places
-from megabackup.engine import manifest
+from megabackup.engine import deletions, manifest, room
 from megabackup.engine.context import StepContext
 from megabackup.engine.filecheck import FileCheck, check_tree
 from megabackup.engine.plan import SYNC_HOME, SnapshotStep
+from megabackup.engine.proof import check_snapshot
 from megabackup.engine.results import StepResult
 from megabackup.files import spelled_on_disk
 from megabackup.outcome import Outcome
-from megabackup.places import DESKTOP_HOME, EXTERNAL_DRIVE
+from megabackup.places import DESKTOP_HOME, EXTERNAL_DRIVE, SERVER_HOME
 from megabackup.tools import rdiff
 from megabackup.tools.runner import ProcessStartError
-from megabackup.words import size_text
 
 
 def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
@@ -50,6 +49,10 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
     )
     if not step.after_sync:
         _report_findings(step, files, current, context)
+    elif not context.options.allow_empty:
+        emptied = _emptied_since_the_sync(step, context)
+        if emptied:
+            return StepResult(step.id, step.title, Outcome.FAILED, emptied)
     saved_at = context.manifests / f"{step.place.name.replace(' ', '-')}.json"
     mark = _mark(step.repository)
     if (
@@ -57,7 +60,7 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
         and not step.after_sync
         and manifest.unchanged(current.with_mark(mark), manifest.load(saved_at))
     ):
-        _remember(step, 0, context)
+        _remember(step, context)
         return StepResult(
             step.id,
             step.title,
@@ -68,9 +71,13 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
     gone = target_gone(step)
     if gone:
         return StepResult(step.id, step.title, Outcome.SKIPPED, gone)
-    no_room = _room_for_first_snapshot(step, files)
+    held = _deletions_held(step, current, context)
+    if held:
+        return StepResult(step.id, step.title, Outcome.HELD, held, source_files=current.count)
+    no_room = room.no_room_for_first(step, files)
     if no_room:
         return StepResult(step.id, step.title, Outcome.FAILED, no_room)
+    previous = rdiff.inspect(step.repository).last_snapshot  # None: no complete snapshot yet
     try:
         outcome = context.rdiff.backup(
             step.source, step.repository, step.folders, step.ignore, cancel=context.cancel
@@ -87,19 +94,19 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
             f"{target_gone(step)}: it went away while the snapshot ran, so that snapshot is "
             "unfinished; the next backup with it connected rolls it back"
         )
-    if outcome.disk_full:
-        rolled_back = context.rdiff.recover_full_disk(step.repository)
-        detail = _disk_full(step, files, rolled_back)
+    elif outcome.disk_full:
+        detail = room.after_full_disk(step, files, context.rdiff, first=previous is None)
     if status in (Outcome.OK, Outcome.WARNING) and stats is not None:
         counts = (
             f"{stats.new_files} new, {stats.changed_files} changed, {stats.deleted_files} deleted"
         )
         detail = counts + (f"; {detail}" if detail else "")
-        if not step.after_sync:
-            _remember(step, stats.deleted_files, context)
-        if (
-            status == Outcome.OK and not stats.errors
-        ):  # only a complete snapshot may vouch for the tree
+        proof = check_snapshot(step, current, files.paths, stats, outcome.file_errors, previous)
+        if proof.problem:
+            status, detail = Outcome.FAILED, f"{counts}; {proof.problem}"
+        elif not step.after_sync:
+            _remember(step, context)
+        if proof.vouches and status == Outcome.OK:  # only a whole snapshot vouches for the tree
             manifest.save(current.with_mark(_mark(step.repository)), saved_at)
     return StepResult(
         step.id,
@@ -112,6 +119,51 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
         errors=stats.errors if stats else 0,
         source_files=stats.source_files if stats else 0,
     )
+
+
+def _emptied_since_the_sync(step: SnapshotStep, context: StepContext) -> str:
+    """Snapshot B gets the preflight's check: folders that held files at snapshot A and are
+    empty now, while the other side still holds theirs (so the sync did not empty them), have
+    dropped out; a snapshot now would record all of it as deleted."""
+    other = SERVER_HOME if step.place is DESKTOP_HOME else DESKTOP_HOME
+    other_root = other.path(context.settings)
+    with context.memory_lock:
+        emptied = context.memory.emptied(step.place.name, step.source, step.ignore)
+    dropped = [
+        name
+        for name in emptied
+        if other_root is not None
+        and places.has_content(other_root, [] if name == "." else [name], step.ignore)
+    ]
+    if not dropped:
+        return ""
+    where = step.source if dropped == ["."] else ", ".join(str(step.source / d) for d in dropped)
+    return (
+        f"the {step.place} is empty now ({where}), though it held files before the sync and the "
+        f"{other} still does: it may have dropped out for a moment, so no snapshot was taken "
+        "(it would record everything in it as deleted). The next backup looks again"
+    )
+
+
+def _deletions_held(step: SnapshotStep, current: manifest.Manifest, context: StepContext) -> str:
+    """A place that is not synced (server data) gets the sync's hold on mass deletions in its
+    snapshot, judged on its entries now against the repository's count at its newest one."""
+    if step.place.synced or step.after_sync:
+        return ""
+    last = rdiff.newest_statistics(step.repository)
+    if last is None or last.source_files <= current.count:
+        return ""
+    check = deletions.DeletionCheck(
+        "server", last.source_files - current.count, last.source_files, what=str(step.place)
+    )
+    safety = context.settings.safety
+    count = deletions.hold([check], safety, context.allowance)
+    if not count:
+        return ""
+    with context.memory_lock:
+        context.cycle.deletions_waiting += count
+        waiting = context.cycle.deletions_waiting
+    return deletions.asking([check], safety, waiting)
 
 
 def _note_unreadable(
@@ -173,50 +225,8 @@ def _report_findings(
                     context.log.write(f"  not backed up: {link}")
 
 
-def _room_for_first_snapshot(step: SnapshotStep, files: FileCheck) -> str:
-    """A first snapshot that cannot fit fails before it writes anything."""
-    if rdiff.inspect(step.repository).exists:
-        return ""
-    free = free_bytes(step.repository)
-    if free is None or free >= files.total_bytes * 1.05:
-        return ""
-    return (
-        f"the {step.target} has {size_text(free)} free, but the first snapshot of the "
-        f"{step.place} needs about {size_text(files.total_bytes)}; nothing was written. "
-        "Make room or use a bigger disk"
-    )
-
-
-def _disk_full(step: SnapshotStep, files: FileCheck, rolled_back: bool) -> str:
-    free = free_bytes(step.repository) or 0
-    undone = (
-        "the unfinished snapshot was rolled back"
-        if rolled_back
-        else "the next backup rolls the unfinished one back"
-    )
-    return (
-        f"the {step.target} ({step.repository}) is full ({size_text(free)} free after "
-        f"cleaning up); the {step.place} holds {size_text(files.total_bytes)} in all. "
-        f"The earlier snapshots are intact; {undone}. Make room on the disk"
-    )
-
-
-def _remember(step: SnapshotStep, deleted: int, context: StepContext) -> None:
-    """What the place held, and the deletions that the next sync would pass on."""
+def _remember(step: SnapshotStep, context: StepContext) -> None:
+    """What the place held, for the checks against a place that empties."""
     with context.memory_lock:
-        memory = context.memory
-        memory.remember_contents(step.place.name, step.source, step.folders, step.ignore)
-        if step.place.synced:
-            pending = memory.pending_deletions.get(step.place.name, 0)
-            memory.pending_deletions[step.place.name] = pending + deleted
-        memory.save()
-
-
-def free_bytes(path: Path) -> int | None:
-    folder = path
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    try:
-        return shutil.disk_usage(folder).free
-    except OSError:
-        return None
+        context.memory.remember_contents(step.place.name, step.source, step.folders, step.ignore)
+        context.memory.save()

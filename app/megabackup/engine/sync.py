@@ -5,14 +5,15 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from megabackup.engine import deletions, manifest
 from megabackup.engine.context import StepContext
 from megabackup.engine.plan import SyncStep
-from megabackup.engine.preflight import DeletionCheck, probe_clock
+from megabackup.engine.preflight import probe_clock
 from megabackup.engine.results import StepResult
 from megabackup.files import spelled_on_disk
 from megabackup.history import ConflictRecord
 from megabackup.outcome import Outcome
-from megabackup.places import SYNCED
+from megabackup.places import DESKTOP_HOME, SERVER_HOME, SYNCED
 from megabackup.tools import unison
 from megabackup.tools.runner import ProcessStartError
 
@@ -36,9 +37,7 @@ def run_sync(step: SyncStep, context: StepContext) -> StepResult:
     report = outcome.report
     status = outcome.status.outcome
     if status.good:  # it ran to the end (conflicts and failed transfers are warnings)
-        for place in SYNCED:  # the deletions are passed on; count afresh from here
-            context.memory.pending_deletions[place.name] = 0
-        context.memory.save()
+        _record_synced(step, context, changed_desktop=report.changed_desktop)
     conflicts = [
         ConflictRecord(c.path, c.resolution, _conflict_detail(c, context), _copies_of(c.path, step))
         for c in report.conflicts
@@ -101,7 +100,7 @@ def _why_blocked(step: SyncStep, context: StepContext) -> StepResult | None:
         return StepResult(
             step.id, step.title, Outcome.SKIPPED, "not synced, because " + clock.explain()
         )
-    held = _too_many_deletions(context)
+    held = _too_many_deletions(step, context)
     if held:
         return StepResult(step.id, step.title, Outcome.HELD, held)
     return None
@@ -119,29 +118,31 @@ def _why_not(result: StepResult | None, step_id: str) -> str:
     return f"the {result.title} {state}" + (f" ({result.detail})" if result.detail else "")
 
 
-def _too_many_deletions(context: StepContext) -> str:
-    """Why the sync waits for the person's OK, or "" when it may go ahead."""
+def _too_many_deletions(step: SyncStep, context: StepContext) -> str:
+    """Why the sync waits for the person's OK, or "" when it may go ahead: judged on what it
+    would delete now, against the paths the last good sync left on both sides."""
+    synced = deletions.load_synced(context.manifests, deletions.sync_key(step.job))
+    desktop, server = (context.checks[place].paths for place in (DESKTOP_HOME, SERVER_HOME))
+    checks = deletions.sync_deletions(synced, desktop, server)
     safety = context.settings.safety
-    waiting = []
-    for place in SYNCED:
-        deleted = context.memory.pending_deletions.get(place.name, 0)
-        snapshot = context.results.get(place.snapshot_steps[0])
-        remaining = snapshot.source_files if snapshot else 0
-        check = DeletionCheck(place.side, deleted, remaining + deleted)
-        if check.too_many(safety.max_deletions, safety.max_deletions_percent):
-            waiting.append(check)
-    if not waiting:
-        return ""
-    if context.options.allow_deletions:
-        for check in waiting:
+    count = deletions.hold(checks, safety, context.allowance)
+    if not count:
+        for check in deletions.waiting(checks, safety):
             context.log.write(f"allowed by the person: {check.explain()}")
         return ""
-    context.cycle.deletions_waiting = sum(c.deleted for c in waiting)
-    reasons = "; ".join(c.explain() for c in waiting)
-    return (
-        f"waiting for your OK: {reasons}. If that was you, run: megabackup run --allow-deletions "
-        f'(or choose "Allow {context.cycle.deletions_waiting} deletions and sync" in the tray)'
-    )
+    context.cycle.deletions_waiting += count
+    return deletions.asking(checks, safety, context.cycle.deletions_waiting)
+
+
+def _record_synced(step: SyncStep, context: StepContext, *, changed_desktop: bool) -> None:
+    """What both homes hold now, for the next cycle's count of deletions. A sync that changed
+    nothing on the desktop left it as its snapshot's walk saw it; otherwise walk it again."""
+    job = step.job
+    if changed_desktop:
+        paths = set(manifest.paths(job.desktop, job.folders, job.ignore)) - {"."}
+    else:
+        paths = context.checks[DESKTOP_HOME].paths
+    deletions.save_synced(context.manifests, deletions.sync_key(job), paths)
 
 
 def _conflict_detail(conflict: unison.Conflict, context: StepContext) -> str:

@@ -295,6 +295,25 @@ def mirror_path(repository: Path, relative: str) -> Path:
     return repository.joinpath(*PurePosixPath(Quoting.of(repository).quote(relative)).parts)
 
 
+def newest_statistics(repository: Path) -> SessionStatistics | None:
+    """The statistics of the repository's newest session (session_statistics.<time>.data)."""
+    sessions: list[tuple[float, Path]] = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(repository / DATA_DIR):
+            name = entry.name
+            if name.startswith("session_statistics.") and name.endswith(".data"):
+                moment = parse_timestamp(name[len("session_statistics.") : -len(".data")])
+                if moment is not None:
+                    sessions.append((moment, Path(entry.path)))
+    if not sessions:
+        return None
+    try:
+        lines = max(sessions)[1].read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return parse_statistics(lines)
+
+
 def change_times(repository: Path, relative: str) -> set[float]:
     """Sessions in which something inside a folder changed, from the increment file names."""
     times: set[float] = set()

@@ -179,7 +179,8 @@ def build(
         if snapshot.deletions_waiting:
             count = snapshot.deletions_waiting
             text = f"Allow {count} deletions and sync"
-            items.append(Item(text, "allow-deletions", enabled=not snapshot.busy_elsewhere))
+            action = f"allow-deletions:{count}"  # that many, not whatever comes next
+            items.append(Item(text, action, enabled=not snapshot.busy_elsewhere))
     if snapshot.paused:
         items.append(Item("Resume", "resume"))
     else:
@@ -201,8 +202,8 @@ def command_for(action: str, now: float) -> Command | None:
     """The worker command for a menu action; None for the actions the tray does itself."""
     if action == "backup":
         return BackupNow()
-    if action == "allow-deletions":
-        return BackupNow(allow_deletions=True)
+    if action.startswith("allow-deletions:"):
+        return BackupNow(allowed_deletions=int(action.split(":", 1)[1]))
     if action == "cancel":
         return Cancel()
     if action == "resume":

@@ -60,7 +60,7 @@ OVERDUE_REMINDER_SECONDS = 24 * 3600.0
 @dataclass(frozen=True)
 class BackupNow:
     trigger: str = "manual"
-    allow_deletions: bool = False  # the person said yes to the deletions a held sync waits on
+    allowed_deletions: int = 0  # the person allowed this many deletions that a held sync waits on
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,7 @@ class Worker:
     def _handle(self, message: Command | _Event | _Done) -> None:
         if isinstance(message, BackupNow):
             if self._cycle is None and not self._quitting:
-                self._start_cycle(message.trigger, allow_deletions=message.allow_deletions)
+                self._start_cycle(message.trigger, allowed_deletions=message.allowed_deletions)
         elif isinstance(message, Cancel):
             if self._cycle is not None:
                 self._cancelling = True
@@ -276,7 +276,7 @@ class Worker:
         self._watcher.reload_if_changed()
 
     # ---- cycles ----
-    def _start_cycle(self, trigger: str, *, allow_deletions: bool = False) -> None:
+    def _start_cycle(self, trigger: str, *, allowed_deletions: int = 0) -> None:
         self._reload_if_changed()  # changes to the settings apply from the next cycle
         if self._settings is None:  # never loaded good settings: nothing to back up with
             why = f"The settings have a problem: {self._watcher.problem}."
@@ -287,7 +287,7 @@ class Worker:
             self._token = token
         self._trigger, self._progress, self._cancelling = trigger, None, False
         options = dataclasses.replace(
-            self._options, trigger=_trigger_name(trigger), allow_deletions=allow_deletions
+            self._options, trigger=_trigger_name(trigger), allowed_deletions=allowed_deletions
         )
         self._cycle = threading.Thread(
             target=self._cycle_body,
