@@ -522,3 +522,30 @@ def test_a_first_snapshot_that_runs_out_of_room_is_removed_again(
     assert not (places.drive / "data").exists(), "the drive is not left full"
     assert first.step("sync-home").status == "ok", "the other places go on"
     assert second.step("snapshot-server-home").status == "ok", second.summary()
+
+
+# -- a listed folder that is a link ---------------------------------------------------------------
+
+
+def test_a_listed_folder_that_is_a_link_is_named_and_never_synced(
+    places: Places, tmp_path: Path
+) -> None:
+    places.cycle()
+    elsewhere = tmp_path / "OneDrive" / "Pictures"
+    shutil.move(places.desktop / "Pictures", elsewhere)
+    (places.desktop / "Pictures").symlink_to(elsewhere)  # a junction on Windows
+    write(elsewhere / "new photo.jpg", "(a photo)\n")
+
+    checked = megabackup(places, "check")
+    result = places.cycle()
+    again = places.cycle()
+
+    said = f'folders.home "Pictures" in the desktop home ({places.desktop / "Pictures"}) is a link'
+    assert checked.returncode == 1 and said in checked.stdout
+    assert "All places are ready" not in checked.stdout
+    assert result.outcome == "warning" and again.outcome == "warning", "never all good"
+    assert any(said in w and "nothing in it is backed up or synced" in w for w in result.warnings)
+    assert result.step("sync-home").status == "ok", "the other folders are synced"
+    server_pictures = places.server / "Pictures"
+    assert server_pictures.is_dir() and not server_pictures.is_symlink(), "not replaced by a link"
+    assert (server_pictures / "holiday.jpg").is_file()

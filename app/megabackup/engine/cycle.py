@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import filelock
 
 from megabackup import places
+from megabackup.engine import links
 from megabackup.engine.context import CycleOptions, StepContext
 from megabackup.engine.deletions import Allowance
 from megabackup.engine.maintenance import run_maintenance
@@ -123,7 +124,9 @@ def _run_locked(
             drive_roots=options.drive_roots,
             bundled_unison=options.bundled_unison,
         )
-        steps = plan_cycle(settings, check.drive, check.drive_reason)
+        steps = plan_cycle(
+            settings, check.drive, check.drive_reason, unsynced=links.unsynced(check.linked)
+        )
         emit(CycleEvent("started", total=len(steps)))
         for line in check.warnings:
             log.write(f"WARNING: {line}")

@@ -117,17 +117,25 @@ def load_synced(folder: Path, key: str) -> frozenset[str] | None:
 
 
 def sync_deletions(
-    synced: Collection[str] | None, desktop_now: Collection[str], server_now: Collection[str]
+    synced: Collection[str] | None,
+    desktop_now: Collection[str],
+    server_now: Collection[str],
+    folders: Collection[str] = (),
 ) -> list[DeletionCheck]:
-    """Per side, the deletions the sync would pass on to the other side now."""
+    """Per side, the deletions the sync (of these folders; none: all) would pass on now."""
     if not synced:
         return []
+    kept = [p for p in synced if not _own(p) and _within(p, folders)]
     checks = []
     for side, here, there in (("desktop", desktop_now, server_now),
                               ("server", server_now, desktop_now)):  # fmt: skip
-        gone = sum(1 for p in synced if p not in here and p in there and not _own(p))
-        checks.append(DeletionCheck(side, gone, len(synced)))
+        gone = sum(1 for p in kept if p not in here and p in there)
+        checks.append(DeletionCheck(side, gone, len(kept)))
     return checks
+
+
+def _within(relative: str, folders: Collection[str]) -> bool:
+    return not folders or any(relative == f or relative.startswith(f + "/") for f in folders)
 
 
 def _own(relative: str) -> bool:

@@ -38,15 +38,20 @@ class SyncStep:
     title: str
     job: SyncJob  # the cycle's options (fastcheck, emptied on purpose) are applied to it
     requires: tuple[str, ...]  # the snapshots of this cycle that must have succeeded
+    unavailable: str = ""  # why it cannot run at all (with no folder left, it would sync all)
 
 
 Step = SnapshotStep | SyncStep
 
 
 def plan_cycle(
-    settings: Settings, drive: Path | None, drive_missing_reason: str = ""
+    settings: Settings,
+    drive: Path | None,
+    drive_missing_reason: str = "",
+    unsynced: tuple[str, ...] = (),
 ) -> list[Step]:
-    """The six steps (five without server data) in order; drive None makes its steps unavailable."""
+    """The six steps (five without server data) in order; drive None makes its steps unavailable.
+    `unsynced`: listed home folders the sync leaves out (links; see engine/links.py)."""
     ignore = (*settings.folders.ignore, TEMP_FILE_PATTERN)
     no_drive = "" if drive is not None else (drive_missing_reason or "external drive not connected")
     drive_or_placeholder = drive if drive is not None else Path("external-drive-not-connected")
@@ -79,11 +84,16 @@ def plan_cycle(
             SyncJob(
                 settings.desktop.home,
                 settings.server.home,
-                settings.folders.home,
+                tuple(f for f in settings.folders.home if f not in unsynced),
                 ignore,
                 keep_both=settings.safety.conflicts == "keep-both",
             ),
             requires=(SNAPSHOT_SERVER_HOME, SNAPSHOT_DESKTOP_HOME),
+            unavailable=(
+                "not synced, because every listed home folder is a link"
+                if settings.folders.home and set(settings.folders.home) <= set(unsynced)
+                else ""
+            ),
         )
     )
     steps.append(snapshot(SERVER_HOME, RESNAPSHOT_SERVER_HOME, after_sync=True))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from megabackup import places
+from megabackup.engine import links
 from megabackup.engine.plan import SnapshotStep, plan_cycle
 from megabackup.history import History
 from megabackup.settings import Settings
@@ -40,6 +41,7 @@ class Preflight:
     rdiff_prefix: tuple[str, ...] = ()
     unison_program: str = ""
     unison_problem: str = ""
+    linked: list[links.LinkedFolder] = field(default_factory=list)  # listed folders: links
 
     @property
     def ok(self) -> bool:
@@ -90,6 +92,8 @@ def preflight(
         result.drive_reason = lookup.reason
         if not lookup.found:
             result.warnings.append(lookup.reason)
+    result.linked = links.linked_folders(settings)
+    result.warnings += [linked.explain() for linked in result.linked]
     _check_command_lines(settings, result)
     return result
 
@@ -98,7 +102,7 @@ def _check_command_lines(settings: Settings, result: Preflight) -> None:
     """Windows starts no program whose command line is longer than 32,767 characters (quoted
     by its own rules, `subprocess.list2cmdline`); long folder or ignore lists reach that."""
     drive = result.drive or settings.external.path or Path("E:/MegaBackup")
-    for step in plan_cycle(settings, drive):
+    for step in plan_cycle(settings, drive, unsynced=links.unsynced(result.linked)):
         if isinstance(step, SnapshotStep):
             if step.after_sync or not result.rdiff_prefix:
                 continue

@@ -86,6 +86,8 @@ def _not_snapshotted(context: StepContext) -> tuple[str, ...]:
 
 def _why_blocked(step: SyncStep, context: StepContext) -> StepResult | None:
     """The gates, in order; a StepResult saying why the sync does not run, or None."""
+    if step.unavailable:
+        return StepResult(step.id, step.title, Outcome.SKIPPED, step.unavailable)
     missing = [r for r in step.requires if not _succeeded(context, r)]
     if missing:
         why = "; ".join(_why_not(context.results.get(r), r) for r in missing)
@@ -123,7 +125,7 @@ def _too_many_deletions(step: SyncStep, context: StepContext) -> str:
     would delete now, against the paths the last good sync left on both sides."""
     synced = deletions.load_synced(context.manifests, deletions.sync_key(step.job))
     desktop, server = (context.checks[place].paths for place in (DESKTOP_HOME, SERVER_HOME))
-    checks = deletions.sync_deletions(synced, desktop, server)
+    checks = deletions.sync_deletions(synced, desktop, server, step.job.folders)
     safety = context.settings.safety
     count = deletions.hold(checks, safety, context.allowance)
     if not count:
