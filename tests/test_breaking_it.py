@@ -549,3 +549,39 @@ def test_a_listed_folder_that_is_a_link_is_named_and_never_synced(
     server_pictures = places.server / "Pictures"
     assert server_pictures.is_dir() and not server_pictures.is_symlink(), "not replaced by a link"
     assert (server_pictures / "holiday.jpg").is_file()
+
+
+# -- conflicts on odd names ------------------------------------------------------------------------
+
+ODD_NAMES = {
+    "newline": "new\nline.txt",
+    "not UTF-8": os.fsdecode(b"bad\xff\xfename.txt"),
+    "too long for a copy": "L" * 240 + ".txt",
+}
+
+
+def test_conflicts_on_odd_names_are_named_as_they_are_and_stay_open(places: Places) -> None:
+    for name in ODD_NAMES.values():
+        write(places.desktop / "Documents" / name, "first\n")
+    places.cycle()
+    for side, age in ((places.desktop, 100), (places.server, 50)):
+        for name in ODD_NAMES.values():
+            write(side / "Documents" / name, f"edited on {side.parent.name}\n", time.time() - age)
+
+    result = places.cycle()
+    status = megabackup(places, "status").stdout
+
+    found = {c.path: c for c in result.conflicts}
+    newline = found["Documents/new\\nline.txt"]
+    assert newline.resolution == "kept-both" and newline.copies, result.conflicts
+    assert "new\\nline (conflict_on_" in newline.copies[0]
+    odd_bytes = found["Documents/bad\\xff\\xfename.txt"]
+    assert odd_bytes.resolution == "kept-both" and odd_bytes.copies
+    long_name = found["Documents/" + ODD_NAMES["too long for a copy"]]
+    assert long_name.resolution == "skipped" and not long_name.copies
+    assert "too long for a conflict copy" in long_name.detail
+    for side in (places.desktop, places.server):  # both versions, untouched
+        text = (side / "Documents" / ODD_NAMES["too long for a copy"]).read_text()
+        assert text == f"edited on {side.parent.name}\n"
+    assert "Open conflicts (3):" in status, status
+    assert "Documents/new\\nline.txt (copy:" in status and "bad\\xff\\xfename.txt (copy:" in status

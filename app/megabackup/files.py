@@ -21,6 +21,7 @@ from pathlib import Path
 import filelock
 
 from megabackup import winsys
+from megabackup.words import shown
 
 
 def atomic_write(path: Path, content: str | bytes) -> None:
@@ -107,3 +108,30 @@ def lock_held(path: Path) -> bool:
         return True
     probe.release()
     return False
+
+
+def find_shown(root: Path, relative: str) -> Path | None:
+    """The path under root that `relative` names in its shown form (words.shown), or as a tool's
+    output read with undecodable bytes replaced; None when there is none."""
+    path = root
+    for part in relative.split("/"):
+        if not part:
+            continue
+        candidate = path / part
+        if shown(part) == part and os.path.lexists(candidate):
+            path = candidate
+            continue
+        try:
+            with os.scandir(path) as entries:
+                names = [e.name for e in entries]
+        except OSError:
+            return None
+        match = next((n for n in names if part in (shown(n), _as_replaced(n))), None)
+        if match is None:
+            return None
+        path = path / match
+    return path
+
+
+def _as_replaced(name: str) -> str:
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -41,11 +41,13 @@ def cycle_report(result: CycleResult) -> str:
     if conflicts:
         lines.append(f"  Conflicts ({len(conflicts)}): the file was changed on both sides")
         for conflict in conflicts:
-            if conflict.resolution == Resolution.KEPT_BOTH:
-                kept = ", ".join(conflict.copies) or "a conflict copy beside it"
+            if conflict.resolution == Resolution.KEPT_BOTH and conflict.copies:
+                kept = ", ".join(conflict.copies)
                 lines.append(
                     f"    {conflict.path}: newer version in place, other one kept as {kept}"
                 )
+            elif conflict.resolution == Resolution.KEPT_BOTH:
+                lines.append(f"    {conflict.path}: newer version in place ({conflict.detail})")
             else:
                 lines.append(f"    {conflict.path}: left alone on both sides ({conflict.detail})")
     if result.log_path:

@@ -52,5 +52,21 @@ def moment_text(epoch: float, seconds: bool = True) -> str:
 
 def listing(names: Sequence[str], limit: int = MAX_LISTED) -> str:
     """'a, b, c': up to `limit` of the names, then how many more."""
-    shown = ", ".join(names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+    listed = ", ".join(names[:limit])
+    return listed + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def shown(name: str) -> str:
+    """A file name as it can be printed and stored: bytes that are not UTF-8 (surrogate escapes,
+    as Python reads them from a POSIX disk) as \\xNN, control characters such as a newline as
+    \\n or \\xNN. Names without either are unchanged."""
+    if name.isprintable() and not any(0xDC80 <= ord(c) <= 0xDCFF for c in name):
+        return name
+    raw = name.encode("utf-8", "surrogateescape")
+    text = raw.decode("utf-8", "backslashreplace")
+    return "".join(_CONTROL.get(c, c) if not c.isprintable() else c for c in text)
+
+
+_CONTROL = {"\n": "\\n", "\r": "\\r", "\t": "\\t"} | {
+    chr(c): f"\\x{c:02x}" for c in range(32) if chr(c) not in "\n\r\t"
+}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from megabackup.engine.plan import SYNC_HOME
-from megabackup.files import lock_held
+from megabackup.files import find_shown, lock_held
 from megabackup.history import ConflictRow, History, HistoryDamaged, HistoryError, RunRow
 from megabackup.locations import AppPaths
 from megabackup.outcome import Outcome, Resolution
@@ -81,13 +82,21 @@ def open_conflicts(history: History, limit_runs: int = 200) -> list[ConflictRow]
         latest[row.path] = row  # newest report of each path wins
     found = []
     for row in latest.values():
-        copy_left = row.resolution == Resolution.KEPT_BOTH and any(
-            Path(c).exists() for c in row.copies
-        )
-        still_skipped = row.resolution == Resolution.SKIPPED and row.run_id == newest_sync_run
-        if copy_left or still_skipped:
+        kept_both = row.resolution == Resolution.KEPT_BOTH
+        copy_left = kept_both and any(_exists(c) for c in row.copies)
+        # Left alone, or "kept both" with no copy found: open while the newest sync says so.
+        unsettled = not kept_both or not row.copies
+        if copy_left or (unsettled and row.run_id == newest_sync_run):
             found.append(row)
     return found
+
+
+def _exists(shown_path: str) -> bool:
+    """A path as the history keeps it (words.shown): as it is, or with odd bytes escaped."""
+    if os.path.lexists(shown_path):
+        return True
+    anchor = Path(shown_path).anchor
+    return bool(anchor) and find_shown(Path(anchor), shown_path[len(anchor) :]) is not None
 
 
 def is_cycle_running(paths: AppPaths) -> bool:

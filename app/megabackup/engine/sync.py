@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 from megabackup.engine import deletions, manifest
@@ -10,12 +11,14 @@ from megabackup.engine.context import StepContext
 from megabackup.engine.plan import SyncStep
 from megabackup.engine.preflight import probe_clock
 from megabackup.engine.results import StepResult
-from megabackup.files import spelled_on_disk
+from megabackup.files import find_shown, spelled_on_disk
 from megabackup.history import ConflictRecord
-from megabackup.outcome import Outcome
+from megabackup.outcome import Outcome, Resolution
 from megabackup.places import DESKTOP_HOME, SERVER_HOME, SYNCED
 from megabackup.tools import unison
 from megabackup.tools.runner import ProcessStartError
+from megabackup.tools.unison import COPY_MARK, LONGEST_NAME
+from megabackup.words import shown
 
 
 def run_sync(step: SyncStep, context: StepContext) -> StepResult:
@@ -38,10 +41,7 @@ def run_sync(step: SyncStep, context: StepContext) -> StepResult:
     status = outcome.status.outcome
     if status.good:  # it ran to the end (conflicts and failed transfers are warnings)
         _record_synced(step, context, changed_desktop=report.changed_desktop)
-    conflicts = [
-        ConflictRecord(c.path, c.resolution, _conflict_detail(c, context), _copies_of(c.path, step))
-        for c in report.conflicts
-    ]
+    conflicts = [_conflict_record(c, report, step, context) for c in report.conflicts]
     deleted = report.deleted_on_server + report.deleted_on_desktop
     detail = f"{report.to_server} to server, {report.to_desktop} to desktop, {deleted} deleted"
     if conflicts:
@@ -158,10 +158,45 @@ def _conflict_detail(conflict: unison.Conflict, context: StepContext) -> str:
     return conflict.detail
 
 
-def _copies_of(relative: str, step: SyncStep) -> tuple[str, ...]:
+def _conflict_record(
+    conflict: unison.Conflict, report: unison.SyncReport, step: SyncStep, context: StepContext
+) -> ConflictRecord:
+    """What the person is told and what status keeps open: the name as it is on the disk (a
+    newline, bytes that are not UTF-8), the copies really made, and a conflict unison could not
+    settle (a name too long for a copy beside it) as left alone, not as kept twice."""
+    relative = _on_disk(conflict, step) or conflict.path
+    detail = _conflict_detail(conflict, context)
+    resolution = conflict.resolution
+    copies = _copies_of(relative, step)
+    if conflict.path in report.failed:
+        resolution = Resolution.SKIPPED
+        detail = "it could not be settled, so both versions are left as they were" + (
+            " (the name is too long for a conflict copy beside it)"
+            if len(os.fsencode(relative.rpartition("/")[2])) > LONGEST_NAME - len(COPY_MARK)
+            else "; see the log"
+        )
+    elif resolution == Resolution.KEPT_BOTH and not copies:
+        detail += "; no conflict copy was found beside it, so look at both sides"
+    return ConflictRecord(shown(relative), resolution, detail, tuple(shown(str(c)) for c in copies))
+
+
+def _on_disk(conflict: unison.Conflict, step: SyncStep) -> str | None:
+    """The conflicting path as it is on either side: unison prints a newline in a name as a
+    line break, and the runner reads bytes that are not UTF-8 as replacement characters."""
+    candidates = [conflict.path]
+    candidates += ["\n".join([conflict.path, *conflict.rest[:n]]) for n in range(1, 4)]
+    for candidate in candidates:
+        for root in (step.job.desktop, step.job.server):
+            found = find_shown(root, candidate)
+            if found is not None:
+                return found.relative_to(root).as_posix()
+    return None
+
+
+def _copies_of(relative: str, step: SyncStep) -> list[Path]:
     """Conflict copies unison kept, on either side, for one conflicting path."""
     parent, _, name = relative.rpartition("/")
     found: list[Path] = []
     for root in (step.job.desktop, step.job.server):
         found += unison.conflict_copies(root / parent if parent else root, name)
-    return tuple(str(p) for p in found)
+    return found

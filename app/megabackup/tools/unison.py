@@ -48,6 +48,7 @@ _TABLE_RE = re.compile(
     r"^(?P<left>.{8}) (?P<arrow><-\?->|<====|====>|<----|---->|<-M->|<=M=>) (?P<right>.{8})\s{3,}"
     r"(?P<path>.+?)\s*$"
 )
+_DETAIL_RE = re.compile(r"^\S.*?\s:\s(?:changed|new|deleted|absent|unchanged|props)\b")
 _ERROR_ROW_RE = re.compile(r"^\s+error\s{3,}(?P<path>.+?)\s*$")  # the table's row for it
 _SUMMARY_RE = re.compile(
     r"Synchronization (?P<state>complete|incomplete) at .*\((?P<done>\d+) items? transferred, "
@@ -158,9 +159,12 @@ def is_noise(line: str) -> bool:
 
 @dataclass(frozen=True)
 class Conflict:
-    path: str  # relative to the home roots, with /
+    path: str  # relative to the home roots, with / (as printed: see `rest`)
     resolution: Resolution
     detail: str = ""
+    # The lines printed after its table row before the details: the rest of a name that holds
+    # a newline ("D/new" + "line.txt"), which only the folder can confirm.
+    rest: tuple[str, ...] = ()
 
 
 @dataclass
@@ -197,14 +201,16 @@ def parse_output(
     finished: list[tuple[str, str]] = []
     skipped_reasons: dict[str, str] = {}
     transferred: int | None = None
-    for line in lines:
+    lines = list(lines)
+    for index, line in enumerate(lines):
         table = _TABLE_RE.match(line)
         if table:
             arrow, path = table.group("arrow"), table.group("path")
+            rest = tuple(_rest_of_row(lines, index + 1))
             if arrow in ("<====", "====>"):
-                report.conflicts.append(Conflict(path, Resolution.KEPT_BOTH, BOTH_CHANGED))
+                report.conflicts.append(Conflict(path, Resolution.KEPT_BOTH, BOTH_CHANGED, rest))
             elif arrow == "<-?->":
-                report.conflicts.append(Conflict(path, Resolution.SKIPPED, BOTH_CHANGED))
+                report.conflicts.append(Conflict(path, Resolution.SKIPPED, BOTH_CHANGED, rest))
             continue
         if line.startswith("[BGN] "):
             _note_start(line[6:], roots, windows, started)
@@ -252,7 +258,7 @@ def parse_output(
             _count(report, what, side)
     report.skip_reasons = skipped_reasons
     report.conflicts = [
-        Conflict(c.path, c.resolution, skipped_reasons.get(c.path, c.detail))
+        Conflict(c.path, c.resolution, skipped_reasons.get(c.path, c.detail), c.rest)
         for c in report.conflicts
     ]
     return report
@@ -317,6 +323,16 @@ def _note_start(text: str, roots: list[tuple[str, str]], windows: bool, started:
         return
 
 
+def _rest_of_row(lines: list[str], start: int) -> list[str]:
+    """The lines up to the row's detail lines ("desk   : changed file ..."), at most a few."""
+    rest = []
+    for line in lines[start : start + 4]:
+        if _DETAIL_RE.match(line) or _TABLE_RE.match(line):
+            return rest
+        rest.append(line)
+    return []  # no detail lines followed: these lines were something else
+
+
 def _count(report: SyncReport, what: str, side: str) -> None:
     if what == "deleted":
         if side == "desktop":
@@ -341,6 +357,10 @@ def _split_reason(text: str) -> tuple[str, str]:
                 return text[: index - 1], text[index + 1 : -1]
             break
     return text, ""
+
+
+COPY_MARK = " (conflict #99_on_2026-12-31)"  # the longest mark unison puts in a copy's name
+LONGEST_NAME = 255  # bytes in one name (ext4, NTFS and exFAT count 255 units)
 
 
 def conflict_copies(folder: Path, name: str) -> list[Path]:
