@@ -19,7 +19,15 @@ from megabackup.engine import CycleEvent, room, run_cycle
 from megabackup.restore.backups import Backups, RestoreError
 from megabackup.settings import load
 from megabackup.tools import rdiff
-from support import Places, descendants, tree, write
+from support import (
+    Places,
+    descendants,
+    restore,
+    session_times,
+    tree,
+    under_shifted_clock,
+    write,
+)
 
 pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
 
@@ -255,6 +263,7 @@ def test_a_damaged_history_is_kept_aside_and_backups_go_on(places: Places, damag
 # -- files that cannot be read -------------------------------------------------------------------
 
 # Root reads every file; without these two capabilities a chmod 000 file is unreadable to it too.
+DAY = 86_400
 NO_ROOT_READS = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
                  "--inh-caps=-dac_override,-dac_read_search"]  # fmt: skip
 CYCLE_SCRIPT = """
@@ -273,16 +282,16 @@ print(json.dumps({"outcome": result.outcome, "report": cycle_report(result),
 """
 
 
-def cycle_as_a_user(places: Places) -> dict:
-    """One cycle in a process that, like a user's, cannot read what its mode forbids."""
-    if os.geteuid() != 0:
-        argv = [sys.executable, "-c", CYCLE_SCRIPT]
-    else:
-        argv = [*NO_ROOT_READS, sys.executable, "-c", CYCLE_SCRIPT]
-    done = subprocess.run(
-        [*argv, str(places.settings.source), str(places.paths.root)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+def cycle_as_a_user(places: Places, clock_shift: str = "") -> dict:
+    """One cycle in a process that, like a user's, cannot read what its mode forbids
+    (and, with clock_shift, whose clock is off)."""
+    argv = [sys.executable, "-c", CYCLE_SCRIPT, str(places.settings.source), str(places.paths.root)]
+    if os.geteuid() == 0:
+        argv = [*NO_ROOT_READS, *argv]
+    env = dict(os.environ)
+    if clock_shift:
+        argv = under_shifted_clock(argv, clock_shift, env)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -585,3 +594,57 @@ def test_conflicts_on_odd_names_are_named_as_they_are_and_stay_open(places: Plac
         assert text == f"edited on {side.parent.name}\n"
     assert "Open conflicts (3):" in status, status
     assert "Documents/new\\nline.txt (copy:" in status and "bad\\xff\\xfename.txt (copy:" in status
+
+
+# -- a clock in doubt -----------------------------------------------------------------------------
+
+
+def run_shifted(places: Places, shift: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MEGABACKUP_HOME=str(places.paths.root))
+    argv = [sys.executable, "-m", "megabackup", "run", "--settings", str(places.settings.source)]
+    argv = under_shifted_clock(argv, shift, env)
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+
+
+def every_session(places: Places) -> dict[str, list[float]]:
+    repositories = (places.desktop_repo, places.drive / "home", places.drive / "data")
+    return {str(r): session_times(r) for r in repositories}
+
+
+def test_a_clock_far_ahead_deletes_no_history(places: Places, tmp_path: Path) -> None:
+    places.cycle()
+    (places.desktop / "Documents" / "notes.txt").unlink()  # deleted on purpose
+    places.cycle()
+    before = every_session(places)
+
+    result = run_shifted(places, "+400d")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "this computer's clock is ahead of the server's by 400.0 days" in result.stdout
+    assert "old snapshots: none removed while the clock is in doubt" in result.stdout
+    assert every_session(places) == before, "no snapshot taken, none removed"
+    kept = restore(places.desktop_repo, "Documents/notes.txt", "1B", tmp_path / "notes.txt")
+    assert kept == "Shopping list: milk, bread.\n"
+    assert places.cycle().outcome == "ok", "back to normal with the clock"
+
+
+def test_a_clock_far_past_every_run_with_no_server_to_ask_takes_no_snapshot(
+    places: Places,
+) -> None:
+    places.cycle()
+    before_now = time.time()
+    places.server.chmod(0o555)  # a read-only share: the server cannot be asked the time
+    try:
+        result = cycle_as_a_user(places, clock_shift="+40d")
+        near = cycle_as_a_user(places, clock_shift="+2d")
+    finally:
+        places.server.chmod(0o755)
+
+    assert "the server cannot confirm it" in result["report"], result["report"]
+    assert (
+        "snapshot of desktop home  not taken while this computer's clock is in doubt"
+        in (result["report"])
+    )
+    ahead = [t for times in every_session(places).values() for t in times if t > before_now + DAY]
+    assert ahead == [] or min(ahead) < before_now + 3 * DAY, "none dated 40 days ahead"
+    assert near["steps"]["snapshot-desktop-home"][0] == "ok", "a smaller gap is ordinary life"

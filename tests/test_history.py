@@ -277,3 +277,24 @@ def test_many_openers_of_a_new_history_at_once_all_succeed(tmp_path: Path) -> No
         thread.join()
     assert errors == []
     assert len(History(path).runs()) == count
+
+
+def test_a_snapshot_dated_in_the_future_does_not_count_as_fresh(tmp_path: Path) -> None:
+    from megabackup.engine.status import read_status
+    from megabackup.locations import AppPaths
+    from megabackup.notify import overdue_places
+    from megabackup.places import DESKTOP_HOME
+
+    now, day = 1_800_000_000.0, 86_400.0
+    paths = AppPaths(tmp_path / "state")
+    store = History(paths.history)
+    for finished in (now - 10 * day, now + 2 * day):  # the second: the clock ran two days ahead
+        run = store.start_run("schedule", finished - 60, "")
+        step = StepRecord("snapshot-desktop-home", "snapshot", Outcome.OK, finished=finished)
+        store.record_step(run, 1, step)
+        store.finish_run(run, Outcome.OK, "All good", finished)
+
+    status = read_status(paths, (DESKTOP_HOME,), now=now)
+
+    assert status.places[0].last_good == now - 10 * day, "not 'just now'"
+    assert [p.days for p in overdue_places(status.places, now, 7)] == [10], "overdue fires"

@@ -385,17 +385,21 @@ def test_a_cancel_cuts_the_wait_short_and_starts_nothing(tmp_path: Path) -> None
     assert time.monotonic() - started < 0.8
 
 
-def test_backup_refuses_a_repository_whose_last_snapshot_is_in_the_future(tmp_path: Path) -> None:
-    future = 1_796_000_000 + 3600
+def test_a_snapshot_after_one_dated_in_the_future_is_dated_just_after_it(
+    tmp_path: Path, recorded
+) -> None:
+    future = 1_796_000_000 + 2 * 86_400  # taken while the clock ran two days ahead
     repository = repository_with_snapshot_at(tmp_path, future)
-    runner = ScriptedRunner()
+    runner = ScriptedRunner(recorded.lines("rdiff", "backup-second"))
     outcome = rdiff.Rdiff(runner, PREFIX, clock=lambda: 1_796_000_000.0).backup(
         tmp_path, repository
     )
-    assert outcome.status == "failed"
-    assert "clock" in outcome.message
-    assert str(repository) in outcome.message
-    assert runner.calls == []
+    assert outcome.status == "redated" and outcome.succeeded
+    [argv] = runner.calls
+    assert argv[argv.index("--current-time") + 1] == str(future + 1)
+    assert argv.index("--current-time") < argv.index("backup")  # a global option
+    assert "later than this computer's clock" in outcome.message
+    assert "so that the backups go on; check the clock" in outcome.message
 
 
 def test_backup_repairs_a_killed_first_backup_with_force(tmp_path: Path, recorded) -> None:

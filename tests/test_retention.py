@@ -106,6 +106,16 @@ def test_the_clock_decides_what_is_old(tmp_path: Path) -> None:
     assert sessions(repository) == [NOW - 10 * DAY, NOW]
 
 
+def test_a_clock_jump_cannot_age_every_snapshot_at_once(tmp_path: Path) -> None:
+    repository = build(tmp_path, [10, 5, 2])
+    settings = settings_for(tmp_path, keep_days=3)
+
+    retention.apply(settings, [repository], Runner(), clock=lambda: NOW + 400 * DAY)
+
+    # aged against the newest snapshot, as if run then: only the one older than 3 days by it
+    assert sessions(repository) == [NOW - 5 * DAY, NOW - 2 * DAY]
+
+
 def test_the_newest_mirror_is_never_removed(tmp_path: Path) -> None:
     repository = build(tmp_path, [30, 20, 10])
     settings = settings_for(tmp_path, keep_days=1)

@@ -302,13 +302,15 @@ class History:
             ).fetchone()
         return int(row[0]) if row else 0
 
-    def last_success(self, steps: Sequence[str]) -> float | None:
-        """When any of these steps last finished well (ok or warning), e.g. a place's snapshots."""
+    def last_success(self, steps: Sequence[str], not_after: float | None = None) -> float | None:
+        """When any of these steps last finished well (ok or warning), e.g. a place's snapshots;
+        `not_after`: leave out steps dated later (a clock that ran ahead dated them)."""
+        latest = float("inf") if not_after is None else not_after
         with self._connect() as db:
             row = db.execute(
                 f"SELECT MAX(finished) FROM steps WHERE step IN ({_marks(steps)}) "
-                f"AND status IN ({_marks(_GOOD)})",
-                (*steps, *_GOOD),
+                f"AND status IN ({_marks(_GOOD)}) AND finished <= ?",
+                (*steps, *_GOOD, latest),
             ).fetchone()
         return row[0] if row and row[0] is not None else None
 

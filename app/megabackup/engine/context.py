@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from megabackup.engine.clocks import ClockVerdict
 from megabackup.engine.deletions import Allowance
 from megabackup.engine.filecheck import FileCheck
 from megabackup.engine.results import CycleResult, StepResult
@@ -46,6 +47,7 @@ class StepContext:
     cycle: CycleResult
     manifests: Path  # folder of the manifests saved at each repository's last good snapshot
     allowance: Allowance = field(default_factory=Allowance)
+    clock_verdict: ClockVerdict = field(default_factory=lambda: ClockVerdict(None))
     results: dict[str, StepResult] = field(default_factory=dict)
     checks: dict[Place, FileCheck] = field(default_factory=dict)
     memory_lock: threading.Lock = field(default_factory=threading.Lock)  # lanes share memory

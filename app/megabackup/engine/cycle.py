@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import filelock
 
 from megabackup import places
-from megabackup.engine import links
+from megabackup.engine import clocks, links, retention
 from megabackup.engine.context import CycleOptions, StepContext
 from megabackup.engine.deletions import Allowance
 from megabackup.engine.maintenance import run_maintenance
@@ -145,6 +145,15 @@ def _run_locked(
             full_check = _full_check_due(settings, paths, options)
             if full_check:
                 context.options = dataclasses.replace(options, fastcheck=False)
+            context.clock_verdict = clocks.judge(
+                settings.server.home,
+                settings.safety.max_clock_skew_seconds,
+                paths.root,
+                retention.repositories(settings, check.drive),
+                options.clock,
+            )
+            if context.clock_verdict.doubt:
+                context.warn(f"clock check: {context.clock_verdict.doubt}")
             runner = _StepRunner(context, history, run_id, len(steps), emit)
             numbered = list(enumerate(steps, start=1))
             first_round = [(i, s) for i, s in numbered if _first_round(s)]
@@ -316,6 +325,7 @@ def _maintain(
         context.options.clock,
         context.cancel,
         context.log,
+        clock_verdict=context.clock_verdict,
     )
     result.notes += done.notes
     result.damaged += done.damaged

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from megabackup.engine import retention, verify
+from megabackup.engine.clocks import ClockVerdict
 from megabackup.files import due, read_stamp, write_stamp
 from megabackup.locations import AppPaths
 from megabackup.runlog import RunLog
@@ -39,12 +40,21 @@ def run_maintenance(
     clock: Callable[[], float],
     cancel: CancelToken,
     log: RunLog,
+    clock_verdict: ClockVerdict | None = None,
 ) -> MaintenanceReport:
     report = MaintenanceReport()
     repositories = retention.repositories(settings, drive)
     now = clock()
-    if _retention_due(paths, now) or _short_of_space(settings, repositories):
-        tidy = retention.apply(settings, repositories, runner, clock, prefix=prefix, cancel=cancel)
+    verdict = clock_verdict or ClockVerdict(None)
+    aged_at = verdict.retention_now(now)  # never a clock in doubt (engine/clocks.py)
+    due = _retention_due(paths, now) or _short_of_space(settings, repositories)
+    if due and aged_at is None:
+        report.notes.append("old snapshots: none removed while the clock is in doubt")
+        log.write("retention: skipped, the clock is in doubt")
+    elif due:
+        tidy = retention.apply(
+            settings, repositories, runner, lambda: aged_at, prefix=prefix, cancel=cancel
+        )
         if not cancel.cancelled:
             write_stamp(paths.root, RETENTION_STAMP, now)
         if tidy.removed_count:

@@ -5,8 +5,8 @@ folder suddenly empty; the external drive found by its marker. A fatal problem s
 cycle. A missing external drive is not fatal: its snapshots are skipped, and with them the sync,
 because the server home then has no snapshot in this cycle (promise 2).
 
-Before the sync: the clock probe (a server clock running ahead makes stale files look newer) and
-the deletion count (a sync that would delete many files waits for the person's OK).
+The clock probe lives here too (a server clock running ahead makes stale files look newer);
+engine/clocks.py asks it once, before the first snapshot.
 """
 
 from __future__ import annotations

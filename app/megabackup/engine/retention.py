@@ -2,8 +2,10 @@
 runs short of space; never the newest mirror (rdiff-backup cannot remove it, and we never ask).
 
 Two rules, in this order, per repository:
-1. age: `remove increments --older-than <now - keep_days>`; rc 2 means there was nothing to
-   remove, which is not an error.
+1. age: `remove increments --older-than <then - keep_days>`, where "then" is now or, if that is
+   earlier, the repository's newest snapshot (a clock that jumped ahead cannot age everything
+   at once; the cycle never runs retention on a clock in doubt, engine/clocks.py); rc 2 means
+   there was nothing to remove, which is not an error.
 2. space: while a target's free space is below retention.min_free_percent, remove the oldest
    session of the repositories on that disk, one at a time, until there is room or only the
    mirrors are left (then the report says the disk is still short of space).
@@ -131,9 +133,12 @@ def apply(
     disks = _group_by_disk(present)
     free_before = {key: disk_usage(group[0]).free for key, group in disks.items()}
 
-    cutoff = clock() - keep_days * DAY
+    now = clock()
     for repository, record in by_path.items():
-        pruner.remove_older_than(repository, cutoff, record)
+        # Age against the repository's own newest snapshot when it is older than "now": a
+        # clock that jumped ahead after it cannot make every snapshot old at once.
+        newest = (pruner.sessions(repository) or [now])[-1]
+        pruner.remove_older_than(repository, min(now, newest) - keep_days * DAY, record)
 
     for key, group in disks.items():
         usable = [r for r in group if not by_path[r].problem]

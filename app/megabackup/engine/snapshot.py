@@ -29,6 +29,9 @@ from megabackup.tools.runner import ProcessStartError
 def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
     if step.unavailable:
         return StepResult(step.id, step.title, Outcome.SKIPPED, step.unavailable)
+    if context.clock_verdict.snapshots_wait:
+        why = "not taken while this computer's clock is in doubt (see the clock check)"
+        return StepResult(step.id, step.title, Outcome.SKIPPED, why)
     if step.after_sync:
         sync = context.results.get(SYNC_HOME)
         if sync is None or not sync.succeeded:
@@ -106,7 +109,8 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
             status, detail = Outcome.FAILED, f"{counts}; {proof.problem}"
         elif not step.after_sync:
             _remember(step, context)
-        if proof.vouches and status == Outcome.OK:  # only a whole snapshot vouches for the tree
+        whole = outcome.status in (rdiff.BackupStatus.OK, rdiff.BackupStatus.REDATED)
+        if proof.vouches and whole and status != Outcome.FAILED:  # it holds the tree, all of it
             manifest.save(current.with_mark(_mark(step.repository)), saved_at)
     return StepResult(
         step.id,

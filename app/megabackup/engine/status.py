@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +36,15 @@ class Status:
     problem: str = ""  # the history could not be read: why
 
 
-def read_status(paths: AppPaths, places: Sequence[Place] = SOURCES) -> Status:
-    """Reads only; works with no history yet (a fresh install)."""
+FUTURE_SLACK = 600.0  # a step dated later than now by more than this: a clock ran ahead
+
+
+def read_status(
+    paths: AppPaths, places: Sequence[Place] = SOURCES, now: float | None = None
+) -> Status:
+    """Reads only; works with no history yet (a fresh install). A snapshot the history dates in
+    the future (the clock ran ahead then) does not count as fresh, or "overdue" never fires."""
+    now = time.time() if now is None else now
     running = is_cycle_running(paths)
     unknown = tuple(PlaceFreshness(p.name, None) for p in places)
     if not paths.history.exists():
@@ -45,7 +53,9 @@ def read_status(paths: AppPaths, places: Sequence[Place] = SOURCES) -> Status:
         history = History(paths.history)
         last = history.last_run()
         freshness = tuple(
-            PlaceFreshness(place.name, history.last_success(place.snapshot_steps))
+            PlaceFreshness(
+                place.name, history.last_success(place.snapshot_steps, now + FUTURE_SLACK)
+            )
             for place in places
         )
         conflicts = tuple(open_conflicts(history))

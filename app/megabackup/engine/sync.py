@@ -9,7 +9,6 @@ from pathlib import Path
 from megabackup.engine import deletions, manifest
 from megabackup.engine.context import StepContext
 from megabackup.engine.plan import SyncStep
-from megabackup.engine.preflight import probe_clock
 from megabackup.engine.results import StepResult
 from megabackup.files import find_shown, spelled_on_disk
 from megabackup.history import ConflictRecord
@@ -95,13 +94,9 @@ def _why_blocked(step: SyncStep, context: StepContext) -> StepResult | None:
         return StepResult(step.id, step.title, Outcome.SKIPPED, detail)
     if context.unison is None:
         return StepResult(step.id, step.title, Outcome.FAILED, context.unison_problem)
-    limit = context.settings.safety.max_clock_skew_seconds
-    clock = probe_clock(step.job.server, limit, context.options.clock)
-    if not clock.ok:
-        context.warn(f"clock check: {clock.explain()}")
-        return StepResult(
-            step.id, step.title, Outcome.SKIPPED, "not synced, because " + clock.explain()
-        )
+    clocks = context.clock_verdict.sync_blocked  # asked before the snapshots (engine/clocks.py)
+    if clocks:
+        return StepResult(step.id, step.title, Outcome.SKIPPED, "not synced, because " + clocks)
     held = _too_many_deletions(step, context)
     if held:
         return StepResult(step.id, step.title, Outcome.HELD, held)

@@ -98,8 +98,12 @@ def backup_argv(
     folders: Sequence[str] = (),
     ignore: Sequence[str] = (),
     force: bool = False,
+    dated: float | None = None,
 ) -> list[str]:
+    """`dated`: the session's time, when this computer's clock cannot be used for it."""
     global_options = ["--api-version", API_VERSION] + (["--force"] if force else [])
+    if dated is not None:
+        global_options += ["--current-time", str(int(dated))]
     return [
         *prefix,
         *global_options,
@@ -175,6 +179,7 @@ class BackupStatus(ToolStatus):
     OK = "ok", Outcome.OK
     REPAIRED = "repaired", Outcome.OK  # rolled back an interrupted backup, then backed up
     FILE_ERRORS = "file-errors", Outcome.WARNING  # done, but some files could not be read
+    REDATED = "redated", Outcome.WARNING  # done, dated after a snapshot from a clock ahead
     FAILED = "failed", Outcome.FAILED
     CANCELLED = "cancelled", Outcome.CANCELLED
 
@@ -489,19 +494,22 @@ class Rdiff:
             force = True
             notes.append("the first snapshot here was interrupted earlier; started it over")
         last = state.last_snapshot
+        dated: float | None = None  # the session's time when the clock cannot give it
         if last is not None:
             now = self.clock()
             if last > now + 1:
-                return BackupOutcome(
-                    BackupStatus.FAILED,
-                    None,
-                    f"the newest snapshot in {repository} is dated {_format_time(last)}, later "
-                    f"than this computer's clock ({_format_time(now)}): this computer's clock "
-                    "is behind now, or was ahead when that snapshot was taken. rdiff-backup "
-                    "cannot add a snapshot older than the newest one; set the clock right",
+                # rdiff-backup adds no snapshot older than its newest, so one taken while the
+                # clock ran ahead would stop every later one until the clock caught up: date
+                # this one just after it instead, and say so.
+                dated = float(int(last) + 1)
+                notes.append(
+                    f"the newest snapshot here is dated {_format_time(last)}, later than this "
+                    f"computer's clock ({_format_time(now)}): the clock was ahead when it was "
+                    f"taken, or is behind now. This snapshot is dated {_format_time(dated)}, just "
+                    "after it, so that the backups go on; check the clock"
                 )
             # rdiff-backup cannot take two snapshots in the same second.
-            wait = int(last) + 1 - now
+            wait = int(last) + 1 - now if dated is None else 0
             if wait > 0 and cancel is not None and cancel.wait(wait + 0.05):
                 return BackupOutcome(BackupStatus.CANCELLED, None, "cancelled")
             if wait > 0 and cancel is None:
@@ -511,7 +519,7 @@ class Rdiff:
         except OSError as exc:
             reason = f"{repository.parent} cannot be made ({exc.strerror or exc})"
             return BackupOutcome(BackupStatus.FAILED, None, reason)
-        argv = backup_argv(self.prefix, source, repository, folders, ignore, force)
+        argv = backup_argv(self.prefix, source, repository, folders, ignore, force, dated)
         result = self._run(argv, cancel)
         stale = stale_lock_pid(result.lines)
         if stale is not None and not force and not _runs_rdiff_backup(stale):
@@ -524,7 +532,9 @@ class Rdiff:
                 return BackupOutcome(BackupStatus.CANCELLED, None, "cancelled")
             if cancel is None:
                 time.sleep(pause)
-            argv = backup_argv(self.prefix, source, repository, folders, ignore, force=True)
+            argv = backup_argv(
+                self.prefix, source, repository, folders, ignore, force=True, dated=dated
+            )
             result = self._run(argv, cancel)
         lines = result.lines
         statistics = parse_statistics(lines)
@@ -549,6 +559,8 @@ class Rdiff:
             )
         if status == BackupStatus.REPAIRED:
             notes.append("an interrupted snapshot was rolled back first")
+        if dated is not None and status == BackupStatus.OK:
+            status = BackupStatus.REDATED
         outcome = BackupOutcome(status, statistics, "; ".join(notes), warnings, result)
         outcome.file_errors = file_errors
         return outcome
