@@ -648,3 +648,25 @@ def test_a_clock_far_past_every_run_with_no_server_to_ask_takes_no_snapshot(
     ahead = [t for times in every_session(places).values() for t in times if t > before_now + DAY]
     assert ahead == [] or min(ahead) < before_now + 3 * DAY, "none dated 40 days ahead"
     assert near["steps"]["snapshot-desktop-home"][0] == "ok", "a smaller gap is ordinary life"
+
+
+def test_a_listed_folder_that_drops_out_before_the_sync_is_never_deleted_on_the_other_side(
+    places: Places,
+) -> None:
+    for index in range(5):  # the rest of the share stays: no "completely emptied" side
+        write(places.server / "Pictures" / f"photo {index}.jpg", f"(photo {index})\n")
+    places.cycle()
+    documents, away = places.server / "Documents", places.server / "Documents (away)"
+
+    def drop_out(event: CycleEvent) -> None:
+        if event.kind == "step-started" and event.step_id == "sync-home":
+            documents.rename(away)
+
+    result = run_cycle(places.settings, places.paths, events=drop_out)
+    away.rename(documents)
+
+    sync = result.step("sync-home")
+    assert sync is not None and sync.status == "failed", sync
+    assert "disappeared while the sync ran; unison stopped" in sync.detail
+    assert (places.desktop / "Documents" / "notes.txt").is_file(), "not deleted on the desktop"
+    assert places.cycle().outcome == "ok"

@@ -26,12 +26,14 @@ def run_sync(step: SyncStep, context: StepContext) -> StepResult:
         return blocked
     assert context.unison is not None
     try:
+        folders = tuple(_spelled(step, f) for f in step.job.folders)
         job = dataclasses.replace(
             step.job,
             fastcheck=context.options.fastcheck,
             emptied_on_purpose=context.options.allow_empty,
             leave_out=_not_snapshotted(context),
-            folders=tuple(_spelled(step, f) for f in step.job.folders),
+            folders=folders,
+            mountpoints=() if context.options.allow_empty else _on_both_sides(folders, context),
         )
         outcome = context.unison.sync(job, cancel=context.cancel)
     except ProcessStartError as exc:
@@ -113,6 +115,14 @@ def _why_not(result: StepResult | None, step_id: str) -> str:
         return f"{step_id} did not run"
     state = "failed" if result.status == Outcome.FAILED else f"was {result.status}"
     return f"the {result.title} {state}" + (f" ({result.detail})" if result.detail else "")
+
+
+def _on_both_sides(folders: tuple[str, ...], context: StepContext) -> tuple[str, ...]:
+    """The listed folders both homes held when this cycle's snapshots walked them: one gone
+    since has dropped out (a deletion on purpose is stopped by the preflight's emptiness check
+    unless the person allowed it). One on a single side is new, and is synced as such."""
+    seen = [context.checks[place].paths for place in (DESKTOP_HOME, SERVER_HOME)]
+    return tuple(f for f in folders if all(f in paths for paths in seen))
 
 
 def _too_many_deletions(step: SyncStep, context: StepContext) -> str:

@@ -90,6 +90,9 @@ class SyncJob:
     fastcheck: bool = True  # False: compare contents, not only sizes and times
     emptied_on_purpose: bool = False  # the person confirmed that a side was emptied
     leave_out: tuple[str, ...] = ()  # paths (relative, with /) no snapshot holds: left alone
+    # Listed folders that are on both sides: if one vanishes while unison runs (a share losing
+    # it for a moment), unison stops instead of deleting the folder on the other side.
+    mountpoints: tuple[str, ...] = ()
 
 
 def sync_argv(program: str, job: SyncJob) -> list[str]:
@@ -116,6 +119,8 @@ def sync_argv(program: str, job: SyncJob) -> list[str]:
         argv += ["-ignore", f"Name {pattern}" if path is None else f"Path {path}"]
     for folder in job.folders:
         argv += ["-path", folder]
+    for folder in job.mountpoints:
+        argv += ["-mountpoint", folder]
     if job.keep_both:
         argv += ["-copyonconflict", "-prefer", "newer"]
     if job.emptied_on_purpose:  # the person confirmed it; otherwise unison refuses an emptied side
@@ -241,6 +246,12 @@ def parse_output(
             report.failed.append(stripped[len("failed: ") :])
         elif stripped.startswith("partially transferred: "):
             report.partial.append(stripped[len("partially transferred: ") :])
+        elif "is designated as a mountpoint, but points to nothing" in stripped:
+            path = stripped.split("Path ", 1)[-1].split(" is designated", 1)[0]
+            report.fatal = (
+                f"the listed folder {path} disappeared while the sync ran; unison stopped "
+                "rather than delete it on the other side. The next backup looks again"
+            )
         elif stripped.startswith("Fatal error:"):
             report.fatal = stripped[len("Fatal error:") :].strip()
         elif "completely emptied" in stripped:
