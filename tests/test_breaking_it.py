@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from megabackup import places as place_markers
-from megabackup.engine import CycleEvent, room, run_cycle
+from megabackup.engine import CycleEvent, CycleResult, room, run_cycle
 from megabackup.restore.backups import Backups, RestoreError
 from megabackup.settings import load
 from megabackup.tools import rdiff
@@ -398,19 +398,27 @@ def test_a_folder_unreadable_in_a_snapshot_is_never_recorded_as_deleted(places: 
     assert (places.desktop_repo / "Documents" / "letters" / "to Sam.txt").is_file()
 
 
+def cycle_with_a_folder_away(places: Places, folder: Path, from_step: str) -> CycleResult:
+    """A cycle in which `folder` drops out as step `from_step` starts, and is back after it."""
+    away = folder.with_name(folder.name + " (away)")
+
+    def drop_out(event: CycleEvent) -> None:
+        if event.kind == "step-started" and event.step_id == from_step:
+            folder.rename(away)
+
+    try:
+        return run_cycle(places.settings, places.paths, events=drop_out)
+    finally:
+        if away.exists():
+            away.rename(folder)
+
+
 def test_snapshot_b_of_a_place_that_dropped_out_after_the_sync_is_not_taken(
     places: Places,
 ) -> None:
     places.cycle()
     write(places.desktop / "Documents" / "new.txt", "for the server\n")
-    pictures, away = places.server / "Pictures", places.server / "Pictures (away)"
-
-    def drop_out(event: CycleEvent) -> None:
-        if event.kind == "step-started" and event.step_id == "resnapshot-server-home":
-            pictures.rename(away)
-
-    result = run_cycle(places.settings, places.paths, events=drop_out)
-    away.rename(pictures)
+    result = cycle_with_a_folder_away(places, places.server / "Pictures", "resnapshot-server-home")
 
     step = result.step("resnapshot-server-home")
     assert step is not None and step.status == "failed", step
@@ -656,14 +664,7 @@ def test_a_listed_folder_that_drops_out_before_the_sync_is_never_deleted_on_the_
     for index in range(5):  # the rest of the share stays: no "completely emptied" side
         write(places.server / "Pictures" / f"photo {index}.jpg", f"(photo {index})\n")
     places.cycle()
-    documents, away = places.server / "Documents", places.server / "Documents (away)"
-
-    def drop_out(event: CycleEvent) -> None:
-        if event.kind == "step-started" and event.step_id == "sync-home":
-            documents.rename(away)
-
-    result = run_cycle(places.settings, places.paths, events=drop_out)
-    away.rename(documents)
+    result = cycle_with_a_folder_away(places, places.server / "Documents", "sync-home")
 
     sync = result.step("sync-home")
     assert sync is not None and sync.status == "failed", sync
