@@ -1,13 +1,22 @@
 """The proof of "nothing lost": a model-based property test with the real tools.
 
 Each step: the person's random edits across the three places (create, edit, delete and rename on
-the desktop or the server, one file edited on both sides, data added on the server), then a cycle,
-a cycle killed at a random moment, or a cycle under a skewed desktop clock; or the USB drive is
-unplugged or plugged back.
-After every completed cycle: every file version that existed at the start of any cycle (completed
-or killed) is still recoverable, live on a place (conflict copies included) or from a snapshot.
-The one exception is a version that no snapshot ever held (the drive was unplugged, the clock was
-off) and that the person replaced or deleted themselves: no backup can keep what it never saw.
+the desktop or the server, one file edited on both sides, data added on the server), then a cycle
+(sometimes with retention due), a cycle killed at a random moment, a cycle under a skewed desktop
+clock, a cycle with the clock days ahead (retention.keep_days is one day, so a clock believed
+would age every snapshot), a cycle during which a place or one of its folders drops out and comes
+back, a cycle with the share away; or the USB drive is unplugged or plugged back, a listed
+folder becomes a link (Pictures moved elsewhere) or is put back, the history database is
+damaged, or the faults stop and two quiet cycles run.
+Invariants:
+1. After every completed cycle: every file version that existed at the start of any cycle
+   (completed or killed) is still recoverable, live on a place (conflict copies included) or from
+   a snapshot. The one exception is a version that no snapshot ever held (the drive was
+   unplugged, the clock was off) and that the person replaced or deleted themselves: no backup
+   can keep what it never saw.
+2. After the faults stop, two quiet cycles bring every place back to "all good" with nothing
+   held, and every repository's newest snapshot holds what its place holds.
+Both hold whether a place that is away fails the cycle or only skips its own steps.
 
 A bounded run is part of `make test`. `make property-long` runs many more sequences
 (PROPERTY_EXAMPLES, default 1000) and prints what it tried and checked.
@@ -36,11 +45,12 @@ from hypothesis.stateful import (
 )
 
 from megabackup.demo import build_places
-from megabackup.engine import CycleOptions, run_cycle
+from megabackup.engine import CycleOptions, CycleResult, run_cycle
+from megabackup.files import write_stamp
 from megabackup.locations import AppPaths
 from megabackup.settings import load
 from megabackup.tools import rdiff
-from support import FAKETIME, kill_everything, session_times, under_shifted_clock
+from support import FAKETIME, descendants, kill_everything, session_times, under_shifted_clock
 
 NAMES = ["a.txt", "b.txt", "sub/c.txt", "sub/d e.txt", "Üml 😀.txt"]
 SIDES = ["desktop", "server"]
@@ -60,7 +70,14 @@ EDITS = st.lists(
     min_size=0,
     max_size=3,
 )  # fmt: skip
+JUMPS = st.sampled_from(["+2d", "+40d", "+400d"])  # ahead of the server, past keep_days
+VANISHING = st.sampled_from(
+    ["server/home", "server/home/Documents", "server/data/Projects", "desktop/home/Documents"]
+)
+TOOLS = st.sampled_from(["rdiff-backup", "unison", ""])  # "" : at a random moment instead
 STATS = {"sequences": 0, "steps": 0, "cycles": 0, "killed": 0, "skewed": 0, "unplugged": 0}
+STATS.update({"clock jumps": 0, "vanished mid-cycle": 0, "share away": 0, "linked": 0})
+STATS.update({"history damaged": 0, "retention due": 0, "quiet checks": 0})
 STATS.update({"versions checked": 0, "snapshots restored": 0})
 STATS["unseen versions replaced by the person"] = 0
 PROGRESS_EVERY = 25
@@ -76,6 +93,7 @@ class NothingLost(RuleBasedStateMachine):
         settings_path = build_places(self.root)
         text = settings_path.read_text(encoding="utf-8")
         text = text.replace("[safety]\n", f"[safety]\nmax_clock_skew_seconds = {SKEW_LIMIT}\n")
+        text += "[retention]\nkeep_days = 1\n"  # a clock days ahead would make all of it old
         settings_path.write_text(text, encoding="utf-8")
         self.settings_path = settings_path
         self.settings = load(settings_path)
@@ -85,6 +103,9 @@ class NothingLost(RuleBasedStateMachine):
         self.data = self.settings.server.data
         self.drive = self.settings.external.path
         self.unplugged = self.drive.with_name("MegaBackup (unplugged)")
+        self.elsewhere = self.root / "elsewhere"  # where a linked Pictures really is
+        self.linked = False
+        self.faulty = False  # a fault since the last quiet check
         self.counter = 0
         self.must_survive: set[str] = set()
         self.restored: dict[tuple[Path, float], set[str]] = {}
@@ -163,6 +184,7 @@ class NothingLost(RuleBasedStateMachine):
     @rule()
     def unplug_drive(self) -> None:
         STATS["unplugged"] += 1
+        self.faulty = True
         self.drive.rename(self.unplugged)
 
     @precondition(lambda self: self.unplugged.exists())
@@ -176,26 +198,37 @@ class NothingLost(RuleBasedStateMachine):
         """Every version on a place at the start of a cycle must survive it."""
         self.must_survive |= self._live_versions()
 
-    @rule(edits=EDITS, allow_deletions=st.booleans())
-    def cycle(self, edits: list[tuple[str, ...]], allow_deletions: bool) -> None:
+    @rule(edits=EDITS, allow_deletions=st.booleans(), tidy=st.booleans())
+    def cycle(self, edits: list[tuple[str, ...]], allow_deletions: bool, tidy: bool) -> None:
         self._apply(edits)
-        self._remember_start()
-        STATS["cycles"] += 1
-        result = run_cycle(
-            self.settings,
-            self.paths,
-            options=CycleOptions(trigger="property", allow_deletions=allow_deletions),
-        )
-        assert result.outcome in ("ok", "warning", "failed"), result.summary()
+        if tidy:  # retention runs once a day: make it due now
+            STATS["retention due"] += 1
+            write_stamp(self.paths.root, "retention", time.time() - 2 * 86_400)
+        result = self._cycle(allow_deletions=allow_deletions)
         if not self.drive.exists():
             assert result.step("sync-home").status == "skipped", "no sync without a snapshot"
         self._check_nothing_lost()
 
-    @rule(edits=EDITS, delay=st.floats(min_value=0.0, max_value=2.5))
-    def killed_cycle(self, edits: list[tuple[str, ...]], delay: float) -> None:
+    def _cycle(self, **options: object) -> CycleResult:
+        self._remember_start()
+        STATS["cycles"] += 1
+        result = run_cycle(
+            self.settings, self.paths, options=CycleOptions(trigger="property", **options)
+        )
+        assert result.outcome in ("ok", "warning", "failed"), result.summary()
+        return result
+
+    def _a_fault(self, name: str, edits: list[tuple[str, ...]]) -> None:
+        """The person's edits, then a cycle that meets this fault: counted, and remembered until
+        the faults stop."""
         self._apply(edits)
         self._remember_start()
-        STATS["killed"] += 1
+        STATS[name] += 1
+        self.faulty = True
+
+    @rule(edits=EDITS, delay=st.floats(min_value=0.0, max_value=2.5))
+    def killed_cycle(self, edits: list[tuple[str, ...]], delay: float) -> None:
+        self._a_fault("killed", edits)
         process = self._start_cli()
         time.sleep(delay)
         kill_everything(process)
@@ -203,9 +236,7 @@ class NothingLost(RuleBasedStateMachine):
     @precondition(lambda self: FAKETIME is not None)
     @rule(edits=EDITS, shift=st.sampled_from(["+8s", "-8s", "+20s"]))
     def skewed_cycle(self, edits: list[tuple[str, ...]], shift: str) -> None:
-        self._apply(edits)
-        self._remember_start()
-        STATS["skewed"] += 1
+        self._a_fault("skewed", edits)
         before = {side: self._tree(home) for side, home in self.homes.items()}
         process = self._start_cli(clock_shift=shift)
         process.wait(timeout=300)
@@ -213,6 +244,123 @@ class NothingLost(RuleBasedStateMachine):
         after = {side: self._tree(home) for side, home in self.homes.items()}
         assert before == after, "nothing may be synced while the clocks disagree"
         self._check_nothing_lost()
+
+    @precondition(lambda self: FAKETIME is not None)
+    @rule(edits=EDITS, jump=JUMPS)
+    def clock_jumps_ahead_for_a_cycle(self, edits: list[tuple[str, ...]], jump: str) -> None:
+        """And back: the next cycle has the right clock again."""
+        self._a_fault("clock jumps", edits)
+        before = self._sessions()
+        process = self._start_cli(clock_shift=jump)
+        process.wait(timeout=300)
+        assert process.returncode in (1, 3), "a clock days ahead never gives a clean run"
+        after = self._sessions()
+        assert after == before, "no snapshot dated days ahead, none removed as old"
+        self._check_nothing_lost()
+
+    @rule(edits=EDITS, which=VANISHING, during=TOOLS, delay=st.floats(0.0, 2.0),
+          gone=st.floats(0.0, 0.5))  # fmt: skip
+    def something_drops_out_mid_cycle(
+        self, edits: list[tuple[str, ...]], which: str, during: str, delay: float, gone: float
+    ) -> None:
+        """A place or a folder of it vanishes while a step runs, and comes back."""
+        self._a_fault("vanished mid-cycle", edits)
+        process = self._start_cli()
+        if during:
+            _wait_for_child(process, during)
+        else:
+            time.sleep(delay)
+        path = self.root / which
+        away = path.with_name(path.name + " (away)")
+        if process.poll() is None and path.exists():
+            path.rename(away)
+            time.sleep(gone)
+            away.rename(path)
+        process.wait(timeout=300)
+        assert process.returncode in (0, 1, 3), process.returncode
+        self._check_nothing_lost()
+
+    @rule(edits=EDITS)
+    def share_away_for_a_cycle(self, edits: list[tuple[str, ...]]) -> None:
+        self._a_fault("share away", edits)
+        share = self.homes["server"].parent
+        away = share.with_name("server (away)")
+        share.rename(away)
+        try:
+            result = self._cycle()
+        finally:
+            away.rename(share)
+        assert result.outcome in ("warning", "failed"), "a share away is never all good"
+        assert result.step("sync-home").status != "ok", "no sync without the share"
+        self._check_nothing_lost()
+
+    @precondition(lambda self: not self.linked)
+    @rule()
+    def pictures_become_a_link(self) -> None:
+        """The person moves Pictures elsewhere (OneDrive) and leaves a link in its place."""
+        STATS["linked"] += 1
+        self.faulty = True
+        pictures = self.homes["desktop"] / "Pictures"
+        self.elsewhere.mkdir(exist_ok=True)
+        shutil.move(pictures, self.elsewhere / "Pictures")
+        pictures.symlink_to(self.elsewhere / "Pictures")
+        self.linked = True
+
+    @precondition(lambda self: self.linked)
+    @rule()
+    def pictures_come_back(self) -> None:
+        self._unlink_pictures()
+
+    def _unlink_pictures(self) -> None:
+        pictures = self.homes["desktop"] / "Pictures"
+        pictures.unlink()
+        shutil.move(self.elsewhere / "Pictures", pictures)
+        self.linked = False
+
+    @precondition(lambda self: self.paths.history.exists())
+    @rule(how=st.sampled_from(["garbage", "cut short"]))
+    def history_is_damaged(self, how: str) -> None:
+        STATS["history damaged"] += 1
+        self.faulty = True
+        history = self.paths.history
+        data = history.read_bytes()
+        if how == "garbage":
+            history.write_bytes(data[:100] + os.urandom(max(len(data) - 100, 4096)))
+        else:
+            history.write_bytes(data[: len(data) // 2])
+
+    @precondition(lambda self: self.faulty)
+    @rule()
+    def faults_stop(self) -> None:
+        """The second invariant: with every place back, two quiet cycles end all good, nothing
+        held, and each repository's newest snapshot holds what its place holds."""
+        STATS["quiet checks"] += 1
+        self.faulty = False
+        if self.unplugged.exists():
+            self.unplugged.rename(self.drive)
+        if self.linked:
+            self._unlink_pictures()
+        self._cycle()
+        second = self._cycle()
+        self._check_nothing_lost()
+        steps = [(s.id, s.status, s.detail) for s in second.steps]
+        assert second.outcome == "ok", f"not all good after two quiet cycles: {steps}"
+        assert not second.deletions_waiting and all(s.status in ("ok", "not-needed")
+                                                    for s in second.steps), steps  # fmt: skip
+        for place, repository in self._repositories().items():
+            assert self._tree(repository) == self._tree(place), f"{repository} lacks {place}"
+
+    def _repositories(self) -> dict[Path, Path]:
+        return {
+            self.homes["desktop"]: self.settings.desktop.backup / "home",
+            self.homes["server"]: self.drive / "home",
+            self.data: self.drive / "data",
+        }
+
+    def _sessions(self) -> dict[str, list[float]]:
+        drive = self.drive if self.drive.exists() else self.unplugged
+        repositories = (self.settings.desktop.backup / "home", drive / "home", drive / "data")
+        return {r.name + str(i): session_times(r) for i, r in enumerate(repositories)}
 
     def _start_cli(self, clock_shift: str = "") -> subprocess.Popen:
         env = dict(os.environ, MEGABACKUP_HOME=str(self.paths.root))
@@ -235,7 +383,7 @@ class NothingLost(RuleBasedStateMachine):
 
     def _live_versions(self, skip: Path | None = None) -> set[str]:
         found: set[str] = set()
-        for place in (*self.homes.values(), self.data):
+        for place in (*self.homes.values(), self.data, self.elsewhere):
             for relative, version in self._tree(place).items():
                 if place / relative != skip:
                     found.add(version)
@@ -278,11 +426,26 @@ class NothingLost(RuleBasedStateMachine):
         for path in root.rglob("*"):
             if "rdiff-backup-data" in path.parts or path.name.startswith(".megabackup"):
                 continue
+            if path.name.startswith(".unison.") and path.name.endswith(".unison.tmp"):
+                continue  # a copy a killed unison left: never snapshotted, never the person's
             if path.is_file():
                 found[path.relative_to(root).as_posix()] = path.read_text(
                     encoding="utf-8", errors="replace"
                 )
         return found
+
+
+def _wait_for_child(process: subprocess.Popen, name: str, timeout: float = 60) -> None:
+    """Until the cycle has started a process with `name` in its command line (or ended)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None:
+        for pid in descendants(process.pid):
+            try:
+                if name.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return
+            except OSError:
+                continue
+        time.sleep(0.005)
 
 
 def _summary() -> str:
