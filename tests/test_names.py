@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from megabackup.files import find_shown
 from megabackup.words import listing, shown
 
@@ -20,6 +22,7 @@ def test_newlines_control_characters_and_bytes_that_are_not_utf8_are_escaped() -
     assert shown(os.fsdecode(b"bad\xff.txt")).encode("utf-8")  # storable as text
 
 
+@pytest.mark.posix  # a name that is not UTF-8 exists only on POSIX disks
 def test_a_shown_name_finds_its_file_again(tmp_path: Path) -> None:
     odd = os.fsencode(tmp_path) + b"/D\xffir/new\nline.txt"
     Path(os.fsdecode(odd)).parent.mkdir()

@@ -286,6 +286,7 @@ def test_a_backup_target_inside_its_own_source(places: dict[str, Path]) -> None:
     assert "backup target must not be inside a folder it backs up" in problem.reason
 
 
+@pytest.mark.posix  # a symbolic link (a junction on Windows)
 def test_a_backup_target_that_links_into_its_own_source(places: dict[str, Path]) -> None:
     (places["desktop"] / "Backups").mkdir()
     places["backup"].parent.mkdir(parents=True, exist_ok=True)

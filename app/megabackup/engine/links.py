@@ -15,10 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from megabackup import places
+from megabackup import places, winsys
 from megabackup.settings import Settings
-
-_REPARSE_POINT = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0x400)
 
 
 @dataclass(frozen=True)
@@ -63,8 +61,7 @@ def is_link(path: Path) -> bool:
         info = os.lstat(path)
     except OSError:
         return False
-    attributes = getattr(info, "st_file_attributes", 0)
-    return stat.S_ISLNK(info.st_mode) or bool(attributes & _REPARSE_POINT)
+    return stat.S_ISLNK(info.st_mode) or winsys.is_reparse_point(info)
 
 
 def _link_on_the_way(root: Path, parts: Sequence[str]) -> Path | None:

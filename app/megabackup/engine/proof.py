@@ -118,8 +118,9 @@ def _dropped_out(step: SnapshotStep, before: Collection[str], after: Collection[
 
 def _mirror_paths(repository: Path, folders: Collection[str], ignore: Collection[str]) -> set[str]:
     found = set()
-    quoting = rdiff.Quoting.of(repository)
-    for relative in manifest.paths(repository, tuple(folders), tuple(ignore)):
+    quoting = rdiff.Quoting.of(repository)  # the mirror spells names its disk cannot hold
+    quoted = tuple(quoting.quote(f) for f in folders)
+    for relative in manifest.paths(repository, quoted, tuple(ignore)):
         if relative == "." or relative.split("/")[0] == rdiff.DATA_DIR:
             continue
         found.add("/".join(quoting.unquote(part) for part in relative.split("/")))

@@ -30,11 +30,11 @@ from pathlib import Path, PurePath
 
 from megabackup import winsys
 from megabackup.errors import MegaBackupError
-from megabackup.files import atomic_write
+from megabackup.files import atomic_write, find_shown
 from megabackup.outcome import Outcome, Resolution, ToolStatus
 from megabackup.settings import path_pattern
 from megabackup.tools.runner import CancelToken, ProcessResult, Runner
-from megabackup.words import listing
+from megabackup.words import listing, shown
 
 OWN_FILES_PATTERN = "Name .megabackup*"  # markers and probes that belong to one place only
 # A copy in progress: '.unison.NAME.HASH.unison.tmp' (unison 2.52), left behind when unison is
@@ -55,6 +55,8 @@ _SUMMARY_RE = re.compile(
     r"(?:\d+ partially transferred, )?(?P<skipped>\d+) skipped, (?P<failed>\d+) failed"
 )
 _CASE_CLASH_RE = re.compile(r"identical except for case\..*\(File '(?P<path>.*)'\)")
+# With -ignorecase unison syncs no name whose bytes are not UTF-8 (a Linux share may hold one).
+_NOT_UNICODE_RE = re.compile(r"not encoded in Unicode\..*\(File '(?P<path>.*)'\)")
 _COLOUR_RE = re.compile(r"\x1b\[[0-9;:]*m")  # unison 2.53 colours its summary on a terminal
 
 
@@ -187,6 +189,7 @@ class SyncReport:
     skip_reasons: dict[str, str] = field(default_factory=dict)  # skipped path -> unison's reason
     partial: list[str] = field(default_factory=list)  # folders only partly synced
     case_clashes: list[str] = field(default_factory=list)  # a neighbour differs only in case
+    not_unicode: list[str] = field(default_factory=list)  # names of bytes that are not UTF-8
 
     @property
     def changed_desktop(self) -> bool:
@@ -235,6 +238,9 @@ def parse_output(
         clash = _CASE_CLASH_RE.search(stripped)
         if clash and clash.group("path") not in report.case_clashes:
             report.case_clashes.append(clash.group("path"))
+        odd = _NOT_UNICODE_RE.search(stripped)
+        if odd and odd.group("path") not in report.not_unicode:
+            report.not_unicode.append(odd.group("path"))
         if stripped.startswith("skipped: "):
             text = stripped[len("skipped: ") :]
             if any(text.startswith(f"{path} (") for path in report.unreadable):
@@ -433,8 +439,20 @@ class Unison:
             keep=lambda line: not is_noise(line),
         )
         report = parse_output(result.lines, job.desktop, job.server)
+        report.unreadable = [_as_on_disk(p, job) for p in report.unreadable]
+        report.not_unicode = [_as_on_disk(p, job) for p in report.not_unicode]
         status, message = classify(result, report)
         return SyncOutcome(status, report, message, result)
+
+
+def _as_on_disk(printed: str, job: SyncJob) -> str:
+    """A path unison printed (its undecodable bytes replaced), as it is on either side and in a
+    form that can be shown and stored (words.shown)."""
+    for root in (job.desktop, job.server):
+        found = find_shown(root, printed)
+        if found is not None:
+            return shown(found.relative_to(root).as_posix())
+    return shown(printed)
 
 
 def classify(result: ProcessResult, report: SyncReport) -> tuple[SyncStatus, str]:
@@ -448,7 +466,10 @@ def classify(result: ProcessResult, report: SyncReport) -> tuple[SyncStatus, str
         return _skips(report)
     if code == 2:
         listed = ", ".join(report.failed[:3])
-        return SyncStatus.PARTIAL, f"{len(report.failed)} item(s) could not be copied: {listed}"
+        message = f"{len(report.failed)} item(s) could not be copied: {listed}"
+        if report.skipped or report.unreadable or report.case_clashes:
+            message += "; " + _skips(report)[1]  # what else was left alone, and why
+        return SyncStatus.PARTIAL, message
     reason = report.fatal or result.last_lines(1) or f"exit code {code}"
     return SyncStatus.FAILED, reason
 
@@ -465,10 +486,17 @@ def _skips(report: SyncReport) -> tuple[SyncStatus, str]:
         if p not in conflicting and p not in clashes and not _is_case_clash(report, p)
     ]
     parts = []
-    if report.unreadable:  # not conflicts: they could not be read on one side
+    odd = report.not_unicode
+    unreadable = [p for p in report.unreadable if p not in odd]
+    if unreadable:  # not conflicts: they could not be read on one side
         parts.append(
-            f"{len(report.unreadable)} item(s) could not be read and were left alone: "
-            + listing(report.unreadable)
+            f"{len(unreadable)} item(s) could not be read and were left alone: "
+            + listing(unreadable)
+        )
+    if odd:
+        parts.append(
+            f"{len(odd)} name(s) not synced because they are not valid Unicode (Windows could not "
+            f"hold them; rename them): {listing(odd)}"
         )
     if both or not (clashes or other or report.unreadable):
         count = len(both) if both else len(report.skipped)
