@@ -92,7 +92,7 @@ def test_after_a_snapshot_dated_in_the_future_the_backups_go_on(places: Places) 
     assert rdiff.inspect(places.desktop_repo).last_snapshot == int(ahead) + 1
     assert "clock set right" in (places.server / "Documents" / "notes.txt").read_text()
     again = places.cycle()
-    assert again.outcome == "ok", "nothing changed: the redated snapshot vouches for the tree"
+    assert again.outcome in ("ok", "warning") and again.step("sync-home").status == "ok"
 
 
 # -- wrong, missing or emptied places ----------------------------------------------------------
