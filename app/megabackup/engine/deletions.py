@@ -98,6 +98,8 @@ def sync_key(job: SyncJob) -> str:
 
 def save_synced(folder: Path, key: str, paths: Iterable[str]) -> None:
     kept = sorted(p for p in paths if not _own(p))
+    if load_synced(folder, key) == frozenset(kept):
+        return  # the usual cycle: nothing to write, and no wait for the disk
     data = json.dumps({"format": 1, "key": key, "paths": kept}, ensure_ascii=True)
     atomic_write(folder / RECORD, gzip.compress(data.encode("ascii")))
 
