@@ -181,7 +181,7 @@ def _make_context(
     return StepContext(
         manifests=paths.manifests,
         settings=settings,
-        rdiff=Rdiff(runner, check.rdiff_prefix, clock=options.clock),
+        rdiff=Rdiff(runner, check.rdiff_prefix, options.clock, options.lock_wait_seconds),
         unison=sync_tool,
         unison_problem=check.unison_problem,
         cancel=cancel,
@@ -256,8 +256,7 @@ class _StepRunner:
         """Same shared state; tool output tagged with the step, as two tools write one log."""
         tag = step.id.removeprefix("snapshot-")
         runner = Runner(log=lambda line: self.context.log.write(f"[{tag}] {line}"))
-        rdiff_tool = Rdiff(runner, self.context.rdiff.prefix, clock=self.context.rdiff.clock)
-        return dataclasses.replace(self.context, rdiff=rdiff_tool)
+        return dataclasses.replace(self.context, rdiff=self.context.rdiff.using(runner))
 
 
 def _first_round(step: Step) -> bool:

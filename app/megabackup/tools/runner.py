@@ -81,6 +81,11 @@ class Runner:
     def __init__(self, log: LineSink | None = None) -> None:
         self._log = log
 
+    def note(self, line: str) -> None:
+        """A line of our own in the run log, beside what the tools say (e.g. why we wait)."""
+        if self._log:
+            self._log(line)
+
     def run(
         self,
         argv: Sequence[str],
