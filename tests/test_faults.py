@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from megabackup import places as place_markers
@@ -266,6 +268,54 @@ def test_a_cycle_killed_inside_a_tool_is_repaired_by_the_next(places: Places, to
     assert result.outcome == "ok", [(s.id, s.status, s.detail) for s in result.steps]
     runs = [run.outcome for run in History(places.paths.history).runs()]
     assert "interrupted" in runs
+    assert (places.server / "Documents" / "many" / "f1499.txt").read_text() == "content 1499\n"
+    for repository in (places.desktop_repo, places.drive / "home"):
+        assert not rdiff.inspect(repository).interrupted_backup
+
+
+def _live(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.parametrize("tool", ["rdiff-backup", "unison"])
+def test_megabackup_killed_alone_leaves_no_tool_running(places: Places, tool: str) -> None:
+    # A crash or "End task": only MegaBackup's own process dies, not its group. Its tools must
+    # not go on writing alone, holding their repository against the next cycle.
+    places.cycle()
+    for index in range(6000):  # a snapshot of several seconds, with nothing to print meanwhile
+        write(places.desktop / "Documents" / "many" / f"f{index:04}.txt", f"content {index}\n")
+    process = start_cli(places)
+    # the desktop's snapshot (the others find nothing new and end at once), or the sync
+    marker = str(places.desktop_repo) if tool == "rdiff-backup" else "unison"
+    tools: list[int] = []
+    try:
+        assert wait_for_tool(process, marker), f"{tool} never started"
+        # Past its first lines: a tool that writes to the dead MegaBackup's pipe dies of that
+        # at once; a quiet one (rdiff-backup while it works through the files) would go on.
+        time.sleep(1.0)
+        tools = [pid for pid in descendants(process.pid) if _live(pid)]
+        assert any(marker in " ".join(psutil.Process(pid).cmdline()) for pid in tools), (
+            f"{tool} ended before the kill: too quick to test"
+        )
+        process.kill()
+        process.wait()
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline and any(_live(pid) for pid in tools):
+            time.sleep(0.01)
+        left = [psutil.Process(pid).cmdline() for pid in tools if _live(pid)]
+        assert left == [], "tools outlived MegaBackup"
+    finally:
+        process.kill()
+        for pid in tools:  # after a failure: leave nothing behind for the next test
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+
+    result = places.cycle()  # at once
+
+    assert result.outcome == "ok", [(s.id, s.status, s.detail) for s in result.steps]
     assert (places.server / "Documents" / "many" / "f1499.txt").read_text() == "content 1499\n"
     for repository in (places.desktop_repo, places.drive / "home"):
         assert not rdiff.inspect(repository).interrupted_backup
