@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from megabackup import places as places_module
 from megabackup.engine import CycleBusy, run_cycle
 from megabackup.history import History
 from megabackup.locations import AppPaths
+from megabackup.settings import load
 from megabackup.tools import rdiff
 from support import Places, restore, snapshot_count, tree, write
 
@@ -305,3 +309,54 @@ def test_rdiff_backups_selection_is_case_sensitive_so_folders_go_by_their_disk_s
     assert (places.drive / "home" / "Documents" / "budget.csv").is_file()
     assert (places.server / "Documents" / "notes.txt").is_file()  # unison's -path too
     assert not (places.server / "documents").exists()
+
+
+def _aged(places: Places, seconds: float = 3600) -> None:
+    """Files the person made earlier: past the moment in which an edit could hide its mtime."""
+    old = time.time() - seconds
+    for root in (places.desktop, places.server, places.data):
+        for path in [root, *root.rglob("*")]:
+            os.utime(path, (old, old), follow_symlinks=False)
+
+
+def _stats(root: Path) -> dict[str, tuple[int, int]]:
+    """Every entry of a tree, folders and the root itself included, with size and mtime."""
+    entries = [root, *(p for p in root.rglob("*") if places_module.CLOCK_FOLDER not in p.parts)]
+    return {str(p): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in entries}
+
+
+def test_a_cycle_with_no_change_leaves_the_server_home_as_it_was(places: Places) -> None:
+    _aged(places)
+    places.cycle()
+    before = _stats(places.server)
+
+    second = places.cycle()
+
+    assert _stats(places.server) == before, "the cycle changed the server home it snapshots"
+    skipped = "nothing changed since the last snapshot, so none was needed"
+    snapshots = ("snapshot-server-home", "snapshot-server-data", "snapshot-desktop-home")
+    assert [second.step(s).detail for s in snapshots] == [skipped] * 3
+    # and rdiff-backup itself, made to look, finds nothing either (not even the root's time)
+    third = places.cycle(skip_unchanged=False)
+    step = third.step("snapshot-server-home")
+    assert step.detail == "0 new, 0 changed, 0 deleted", step.detail
+
+
+def test_the_server_home_in_full_leaves_the_clock_folder_out_of_its_snapshots(
+    tmp_path: Path,
+) -> None:
+    places = Places(tmp_path)
+    text = places.settings.source.read_text(encoding="utf-8")
+    places.settings.source.write_text(
+        re.sub(r"(?m)^home = \[.*\]", "home = []", text), encoding="utf-8"
+    )
+    places.settings = load(places.settings.source)
+    _aged(places)
+    places.cycle()
+    places.cycle()
+    third = places.cycle(skip_unchanged=False)
+    assert third.step("snapshot-server-home").detail == "0 new, 0 changed, 0 deleted"
+    assert (places.server / places_module.CLOCK_FOLDER).is_dir()
+    for repository in (places.drive / "home", places.desktop_repo):
+        assert not (repository / places_module.CLOCK_FOLDER).exists()
+    assert not (places.desktop / places_module.CLOCK_FOLDER).exists()

@@ -231,6 +231,11 @@ def _now_iso() -> str:
 # Server markers and what each place looked like at the last cycle
 
 PLACE_MARKER = ".megabackup-place"
+# The server home's folder for the clock probe: writing and removing the probe there changes this
+# folder's time only, never the server home's own, which its snapshot holds. Left out of every
+# snapshot (CLOCK_FOLDER_IGNORE) and of the sync (unison ignores our .megabackup* names).
+CLOCK_FOLDER = ".megabackup-clock"
+CLOCK_FOLDER_IGNORE = f"{CLOCK_FOLDER}/"  # a folders.ignore pattern: this path from the root
 
 
 def read_place_marker(folder: Path) -> str | None:

@@ -195,7 +195,9 @@ def _make_context(
 def _mark_server_places(
     settings: Settings, memory: places.PlaceMemory, log: RunLog, renew: bool
 ) -> None:
-    """Give each server folder its marker once, so a later empty mount point is recognised."""
+    """Give each server folder its marker once, so a later empty mount point is recognised;
+    and the server home its clock folder before its first snapshot, which then never sees the
+    server home's time change for it."""
     for place in places.sources(settings):
         path = place.path(settings)
         if place.side != places.SERVER or path is None:
@@ -204,6 +206,8 @@ def _mark_server_places(
             continue
         try:
             memory.markers[place.name] = places.write_place_marker(path, place.name)
+            if place.synced:
+                (path / places.CLOCK_FOLDER).mkdir(exist_ok=True)
         except OSError as exc:
             log.write(f"WARNING: could not mark the {place} {path}: {exc}")
     memory.save()

@@ -8,7 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from megabackup.places import DESKTOP_HOME, EXTERNAL_DRIVE, SERVER_DATA, SERVER_HOME, Place
+from megabackup.places import (
+    CLOCK_FOLDER_IGNORE,
+    DESKTOP_HOME,
+    EXTERNAL_DRIVE,
+    SERVER_DATA,
+    SERVER_HOME,
+    Place,
+)
 from megabackup.settings import Settings
 from megabackup.tools.unison import SyncJob
 
@@ -61,7 +68,7 @@ def plan_cycle(
             source,
             repository,
             place.folders(settings),
-            ignore,
+            ignore + ((CLOCK_FOLDER_IGNORE,) if place is SERVER_HOME else ()),
             place,
             place.target,
             unavailable=no_drive if place.target == EXTERNAL_DRIVE.name else "",

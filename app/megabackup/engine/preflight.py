@@ -163,10 +163,15 @@ class ClockCheck:
         )
 
 
-def probe_clock(folder: Path, limit: float, clock: Callable[[], float] = time.time) -> ClockCheck:
-    """Write a file on the server and compare the time the server stamps on it with ours."""
+def probe_clock(server: Path, limit: float, clock: Callable[[], float] = time.time) -> ClockCheck:
+    """Write a file on the server and compare the time the server stamps on it with ours.
+
+    It is written in the server home's clock folder, not in the server home itself: a file made
+    and removed there would change the server home's time, which its next snapshot records."""
+    folder = server / places.CLOCK_FOLDER
     probe = folder / f"{CLOCK_PROBE}-{os.getpid()}"
     try:
+        folder.mkdir(exist_ok=True)
         before = clock()
         with open(probe, "wb") as handle:
             handle.write(b"MegaBackup clock probe; safe to delete\n")
