@@ -19,7 +19,7 @@ from megabackup.history import History
 from megabackup.locations import AppPaths
 from megabackup.settings import load
 from megabackup.tools import rdiff
-from support import Places, restore, snapshot_count, tree, write
+from support import Places, never_answering_folder, restore, snapshot_count, tree, write
 
 pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
 
@@ -153,38 +153,93 @@ def test_deletion_propagates_and_the_file_stays_restorable(places: Places, tmp_p
     assert not (places.drive / "home" / "Documents" / "letter to Sam.txt").exists()
 
 
-def test_missing_external_drive_skips_its_snapshots_and_the_sync(places: Places) -> None:
+def test_an_unplugged_drive_is_away_and_only_what_needs_it_waits(places: Places) -> None:
     places.cycle()
     places.drive.rename(places.drive.with_name("unplugged"))
     write(places.desktop / "Documents" / "notes.txt", "edited while the drive is away\n")
 
     result = places.cycle()
 
-    assert result.outcome == "warning"
+    assert result.outcome == "away" and result.exit_code == 1  # a warning, not a failure
     statuses = {s.id: s.status for s in result.steps}
-    assert statuses["snapshot-server-home"] == "skipped"
-    assert statuses["snapshot-server-data"] == "skipped"
+    assert statuses["snapshot-server-home"] == "away"
+    assert statuses["snapshot-server-data"] == "away"
     assert statuses["snapshot-desktop-home"] == "ok"
-    assert statuses["sync-home"] == "skipped"
+    assert statuses["sync-home"] == "away"
     sync_reason = result.step("sync-home").detail
-    assert "snapshot of server home" in sync_reason and "not connected" in sync_reason
-    assert any("not connected" in w for w in result.warnings)
+    assert "not connected" in sync_reason and "waits for both snapshots" in sync_reason
+    assert list(result.away) == ["external drive"]
+    assert History(places.paths.history).away(result.run_id) == result.away
     assert (places.server / "Documents" / "notes.txt").read_text() != (
         "edited while the drive is away\n"
     ), "the sync must not run without a snapshot of the server side"
 
 
-def test_missing_server_folder_writes_nothing_anywhere(places: Places) -> None:
-    places.server.rename(places.server.with_name("home-unmounted"))
-    before = tree(places.desktop.parent, places.drive.parent, places.data)
+def test_a_server_out_of_reach_is_away_and_the_desktop_is_still_backed_up(
+    places: Places,
+) -> None:
+    places.cycle()
+    write(places.desktop / "Documents" / "notes.txt", "written on the train\n")
+    places.server.rename(places.server.with_name("home-out-of-reach"))
+    drive_before = tree(places.drive)
 
     result = places.cycle()
 
-    assert result.outcome == "failed" and result.exit_code == 3
-    assert any("server home" in p and "missing" in p for p in result.problems)
-    assert all(s.status == "skipped" for s in result.steps)
-    assert tree(places.desktop.parent, places.drive.parent, places.data) == before
-    assert not places.desktop_repo.exists()
+    assert result.outcome == "away" and result.exit_code == 1, result.summary()
+    statuses = {s.id: s.status for s in result.steps}
+    assert statuses == {
+        "snapshot-server-home": "away",
+        "snapshot-server-data": "ok",  # another folder of the share, still there
+        "snapshot-desktop-home": "ok",
+        "sync-home": "away",
+        "resnapshot-server-home": "away",
+        "resnapshot-desktop-home": "not-needed",
+    }
+    assert "server home" in result.away and "not reachable" in result.away["server home"]
+    assert "server home" in result.summary() and "not reachable" in result.summary()
+    assert "written on the train" in (places.desktop_repo / "Documents" / "notes.txt").read_text()
+    home_repository = {k: v for k, v in drive_before.items() if "/home" in k}
+    assert {k: v for k, v in tree(places.drive).items() if "/home" in k} == home_repository
+    assert not places.server.exists(), "nothing may be written where the server home was"
+
+
+def test_a_desktop_backup_disk_that_is_away_leaves_the_server_snapshots_running(
+    places: Places, tmp_path: Path
+) -> None:
+    backup_disk = tmp_path / "backup-disk"  # D:/ of D:/LocalBackup
+    backup_disk.mkdir()
+    places.change_setting("desktop", "backup", (backup_disk / "LocalBackup").as_posix())
+    places.cycle()
+    backup_disk.rename(backup_disk.with_name("backup-disk-unplugged"))
+    write(places.server / "Documents" / "budget.csv", "month,amount\njan,100\nfeb,90\n")
+
+    result = places.cycle()
+
+    assert result.outcome == "away", result.summary()
+    statuses = {s.id: s.status for s in result.steps}
+    assert statuses["snapshot-desktop-home"] == "away"
+    assert statuses["snapshot-server-home"] == "ok" and statuses["snapshot-server-data"] == "ok"
+    assert statuses["sync-home"] == "away"
+    assert "feb,90" in (places.drive / "home" / "Documents" / "budget.csv").read_text()
+    assert "feb,90" not in (places.desktop / "Documents" / "budget.csv").read_text()
+    assert list(result.away) == ["desktop backup"]
+
+
+def test_a_share_that_never_answers_is_away_after_the_bounded_wait(
+    places: Places, tmp_path: Path
+) -> None:
+    places.cycle()
+    with never_answering_folder(tmp_path) as frozen:
+        started = time.monotonic()  # reading the settings asks the share too
+        places.change_setting("server", "home", (frozen / "andy").as_posix())
+        result = places.cycle()
+        took = time.monotonic() - started
+    print(f"a cycle with a server home that never answers took {took:.1f} s")
+    assert took < 60, "the cycle hung on the share"
+    assert result.outcome == "away", result.summary()
+    assert "did not answer within 15 s" in result.away["server home"]
+    assert result.step("snapshot-desktop-home").status == "ok"
+    assert result.step("sync-home").status == "away"
 
 
 def test_emptied_server_home_stops_the_cycle(places: Places) -> None:

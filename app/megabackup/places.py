@@ -16,8 +16,10 @@ import hashlib
 import json
 import os
 import sys
+import threading
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -99,6 +101,77 @@ def sources(settings: Settings) -> tuple[Place, ...]:
 
 class PlaceError(MegaBackupError):
     """A place is present but not the right one; the cycle must stop before writing anything."""
+
+
+# ---------------------------------------------------------------------------
+# Away: a place whose folder is not there (a share out of reach, a disk not connected, a mapped
+# drive letter that is disconnected) is ordinary life, unlike a wrong or emptied one.
+
+ANSWER_SECONDS = 15.0  # a share that has not answered by then is away (Windows gives up after
+# 20 to 45 s on a server that is off; a hard NFS mount never does)
+
+
+@dataclass(frozen=True)
+class Look:
+    present: bool
+    answered: bool = True  # False: the question was still open when the wait ran out
+    waited: float = 0.0  # how long the unanswered question has been open, in seconds
+
+
+class _Lookup:
+    """One question to the file system, asked on a thread of its own: a share that never answers
+    keeps only that thread waiting, never the cycle or the tray."""
+
+    def __init__(self, path: str, is_dir: Callable[[str], bool]) -> None:
+        self.started = time.monotonic()
+        self.present = False
+        self.done = threading.Event()
+        threading.Thread(
+            target=self._ask, args=(path, is_dir), name="megabackup-look", daemon=True
+        ).start()
+
+    def _ask(self, path: str, is_dir: Callable[[str], bool]) -> None:
+        try:
+            self.present = bool(is_dir(path))
+        except OSError:
+            self.present = False
+        finally:
+            self.done.set()
+
+
+_LOOKUPS: dict[str, _Lookup] = {}
+_LOOKUPS_LOCK = threading.Lock()
+
+
+def look(
+    path: Path,
+    timeout: float = ANSWER_SECONDS,
+    *,
+    is_dir: Callable[[str], bool] = os.path.isdir,
+) -> Look:
+    """Whether a place's folder is there, waiting at most `timeout` seconds for the answer.
+
+    A question still open from an earlier look is not asked again (a share that hangs would
+    pile up threads) and is waited on only for what is left of its own `timeout`: once it has
+    gone unanswered that long, the answer is at once "away"."""
+    key = os.fspath(path)
+    with _LOOKUPS_LOCK:
+        lookup = _LOOKUPS.get(key)
+        if lookup is None or lookup.done.is_set():  # an answer is never reused: ask afresh
+            lookup = _LOOKUPS[key] = _Lookup(key, is_dir)
+    left = lookup.started + timeout - time.monotonic()
+    if lookup.done.wait(max(0.0, left)):
+        return Look(lookup.present)
+    return Look(False, answered=False, waited=time.monotonic() - lookup.started)
+
+
+def away_reason(place: Place, path: Path, found: Look) -> str:
+    """Why a place is away, in words the person knows it by."""
+    if not found.answered:
+        return f"the {place} {path} did not answer within {found.waited:.0f} s"
+    if place.side == SERVER:
+        return f"the {place} {path} is not reachable"
+    return f"the {place} {path} is not there (is its disk connected?)"
 
 
 DRIVE_MARKER = ".megabackup-drive"

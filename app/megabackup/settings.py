@@ -15,7 +15,7 @@ from typing import Any
 
 from megabackup.errors import MegaBackupError
 from megabackup.outcome import ExitCode
-from megabackup.places import PLACES, Place
+from megabackup.places import PLACES, Place, look
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,6 +23,9 @@ else:  # the Windows rdiff-backup wheel pins us to 3.10, which has no tomllib
     import tomli as tomllib
 
 CONFLICT_POLICIES = ("keep-both", "skip")
+# The folder-list check looks only at places that answer at once: a share out of reach must not
+# hold up reading the settings (the preflight waits for it, and calls it away).
+LOOK_SECONDS = 2.0
 DEFAULT_IGNORE = ("*.tmp", "~$*", ".~lock.*#", "Thumbs.db", "desktop.ini", ".DS_Store")
 
 
@@ -491,7 +494,7 @@ def _check_folder_lists(values: dict[str, dict[str, Any]], problems: list[Proble
     for kind, roots in sides.items():
         names = values["folders"][kind]
         configured = [r for r in roots if r is not None]
-        reachable = [r for r in configured if r.is_dir()]
+        reachable = [r for r in configured if look(r, LOOK_SECONDS).present]
         if not names or not reachable or len(reachable) < len(configured):
             # An unreachable place is reported by the preflight, not as a settings error, and a
             # folder that is missing here may well be on the side that could not be looked at.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import filelock
 
-from megabackup import places
+from megabackup import places, power
 from megabackup.engine.context import CycleOptions, StepContext
 from megabackup.engine.maintenance import run_maintenance
 from megabackup.engine.plan import SYNC_HOME, SnapshotStep, Step, plan_cycle
@@ -70,7 +70,7 @@ def run_cycle(
     cancel = cancel or CancelToken()
     emit = events or (lambda event: None)
     paths.ensure()
-    with cycle_lock(paths, "another backup is already running"):
+    with cycle_lock(paths, "another backup is already running"), power.kept_awake():
         history = history or History(paths.history)
         history.mark_interrupted()  # safe: we hold the lock, so no run is really in progress
         return _run_locked(settings, paths, history, emit, cancel, options)
@@ -116,11 +116,15 @@ def _run_locked(
             drive_roots=options.drive_roots,
             bundled_unison=options.bundled_unison,
         )
-        steps = plan_cycle(settings, check.drive, check.drive_reason)
+        steps = plan_cycle(settings, check.drive, check.away)
         emit(CycleEvent("started", total=len(steps)))
         for line in check.warnings:
             log.write(f"WARNING: {line}")
         result.warnings = list(check.warnings)
+        for place, why in check.away.items():
+            log.write(f"AWAY: {why}; what needs the {place} waits for it")
+        result.away = dict(check.away)
+        history.record_away(run_id, check.away)
         if not check.ok:
             for line in check.fatal:
                 log.write(f"STOPPED: {line}")
@@ -130,7 +134,7 @@ def _run_locked(
                 for s in steps
             ]
         else:
-            _mark_server_places(settings, memory, log, renew=options.new_place)
+            _mark_server_places(settings, memory, log, check.away, renew=options.new_place)
             context = _make_context(settings, paths, check, cancel, log, options, memory, result)
             full_check = _full_check_due(settings, paths, options)
             if full_check:
@@ -193,14 +197,18 @@ def _make_context(
 
 
 def _mark_server_places(
-    settings: Settings, memory: places.PlaceMemory, log: RunLog, renew: bool
+    settings: Settings,
+    memory: places.PlaceMemory,
+    log: RunLog,
+    away: dict[str, str],
+    renew: bool,
 ) -> None:
     """Give each server folder its marker once, so a later empty mount point is recognised;
     and the server home its clock folder before its first snapshot, which then never sees the
     server home's time change for it."""
     for place in places.sources(settings):
         path = place.path(settings)
-        if place.side != places.SERVER or path is None:
+        if place.side != places.SERVER or path is None or place.name in away:
             continue
         if memory.markers.get(place.name) and not renew:
             continue
@@ -334,7 +342,7 @@ def _record_step(history: History, run_id: int, index: int, step: StepResult) ->
         history.record_conflicts(run_id, step.conflicts)
 
 
-def _outcome(result: CycleResult, cancel: CancelToken) -> str:
+def _outcome(result: CycleResult, cancel: CancelToken) -> Outcome:
     statuses = {s.status for s in result.steps}
     if result.problems or Outcome.FAILED in statuses:
         return Outcome.FAILED
@@ -346,4 +354,6 @@ def _outcome(result: CycleResult, cancel: CancelToken) -> str:
         or result.warnings
     ):
         return Outcome.WARNING
+    if Outcome.AWAY in statuses:  # everything that could be reached was done: ordinary life
+        return Outcome.AWAY
     return Outcome.OK

@@ -5,6 +5,7 @@ snapshot A (server home, server data, desktop home) -> sync home -> snapshot B (
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,7 @@ class SnapshotStep:
     ignore: tuple[str, ...]
     place: Place
     target: str  # where the snapshots go, in words: "external drive" or "desktop backup"
-    unavailable: str = ""  # why this step cannot run in this cycle (e.g. no external drive)
+    unavailable: str = ""  # why it waits for a place that is away (its source or its target)
     after_sync: bool = False  # snapshot B: only when the sync changed this side
 
 
@@ -51,11 +52,14 @@ Step = SnapshotStep | SyncStep
 
 
 def plan_cycle(
-    settings: Settings, drive: Path | None, drive_missing_reason: str = ""
+    settings: Settings, drive: Path | None, away: Mapping[str, str] | None = None
 ) -> list[Step]:
-    """The six steps (five without server data) in order; drive None makes its steps unavailable."""
+    """The six steps (five without server data) in order. A step whose source or target is
+    away (by place name, with the reason) is unavailable; so is the drive's when drive is None."""
     ignore = settings.folders.ignore
-    no_drive = "" if drive is not None else (drive_missing_reason or "external drive not connected")
+    away = dict(away or {})
+    if drive is None:
+        away.setdefault(EXTERNAL_DRIVE.name, "the external drive is not connected")
     drive_or_placeholder = drive if drive is not None else Path("external-drive-not-connected")
 
     def snapshot(place: Place, step_id: str, after_sync: bool = False) -> SnapshotStep:
@@ -71,7 +75,7 @@ def plan_cycle(
             ignore + ((CLOCK_FOLDER_IGNORE,) if place is SERVER_HOME else ()),
             place,
             place.target,
-            unavailable=no_drive if place.target == EXTERNAL_DRIVE.name else "",
+            unavailable=away.get(place.name) or away.get(place.target, ""),
             after_sync=after_sync,
         )
 

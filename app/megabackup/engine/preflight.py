@@ -1,9 +1,10 @@
 """The safety gates: the preflight before anything is written, and the checks before the sync.
 
-Preflight (reads only): tools present; every place present and the right one (markers); no
-folder suddenly empty; the external drive found by its marker. A fatal problem stops the whole
-cycle. A missing external drive is not fatal: its snapshots are skipped, and with them the sync,
-because the server home then has no snapshot in this cycle (promise 2).
+Preflight (reads only): tools present; every place that is there the right one (markers); no
+folder suddenly empty; the external drive found by its marker. A fatal problem (a wrong or an
+emptied place) stops the whole cycle. A place that is away (its folder is not there, or did not
+answer in time) is not fatal: the steps that need it wait for it, and with them the sync when
+one of its two snapshots cannot be taken in this cycle (promise 2).
 
 Before the sync: the clock probe (a server clock running ahead makes stale files look newer) and
 the deletion count (a sync that would delete many files waits for the person's OK).
@@ -33,8 +34,8 @@ FEW_DELETIONS = 10  # below this, a percentage says nothing about an accident
 class Preflight:
     fatal: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    away: dict[str, str] = field(default_factory=dict)  # place name -> why it is away
     drive: Path | None = None
-    drive_reason: str = ""
     rdiff_prefix: tuple[str, ...] = ()
     unison_program: str = ""
     unison_problem: str = ""
@@ -53,17 +54,16 @@ def preflight(
     new_place: bool = False,
     drive_roots: list[Path] | None = None,
     bundled_unison: Path | None = None,
+    answer_seconds: float = places.ANSWER_SECONDS,
 ) -> Preflight:
     result = Preflight()
     _check_tools(settings, result, bundled_unison)
     for place in places.sources(settings):
         path = place.path(settings)
         assert path is not None
-        if not path.is_dir():
-            result.fatal.append(
-                f"the {place} {path} ({place.setting}) is missing or not reachable; "
-                "nothing was backed up or synced"
-            )
+        found = places.look(path, answer_seconds)
+        if not found.present:
+            result.away[place.name] = places.away_reason(place, path, found)
             continue
         if memory is not None and place.side == places.SERVER and not new_place:
             _check_place_marker(place.name, path, memory, result)
@@ -76,16 +76,15 @@ def preflight(
                     "be unmounted or disconnected, so nothing was written. If you emptied it on "
                     "purpose, run: megabackup run --allow-empty"
                 )
-    _check_desktop_backup(settings, history, result)
+    _check_desktop_backup(settings, history, result, answer_seconds)
     try:
         lookup = places.find_external(settings.external.name, settings.external.path, drive_roots)
     except places.PlaceError as exc:
         result.fatal.append(str(exc))
     else:
         result.drive = lookup.path
-        result.drive_reason = lookup.reason
         if not lookup.found:
-            result.warnings.append(lookup.reason)
+            result.away[places.EXTERNAL_DRIVE.name] = lookup.reason
     return result
 
 
@@ -120,12 +119,16 @@ def _check_tools(settings: Settings, result: Preflight, bundled_unison: Path | N
         result.unison_problem = str(exc)
 
 
-def _check_desktop_backup(settings: Settings, history: History | None, result: Preflight) -> None:
+def _check_desktop_backup(
+    settings: Settings, history: History | None, result: Preflight, answer_seconds: float
+) -> None:
+    """Away when its disk is: neither the folder nor the one it is in is there. The folder
+    alone gone, on a disk that is there, is a backup that vanished: that stops everything."""
     backup = settings.desktop.backup
-    if not backup.is_dir() and not backup.parent.is_dir():
-        result.fatal.append(
-            f"the desktop backup location {backup} (desktop.backup) is not reachable: "
-            f"{backup.parent} does not exist"
+    found = places.look(backup, answer_seconds)
+    if not found.present and not places.look(backup.parent, answer_seconds).present:
+        result.away[places.DESKTOP_BACKUP.name] = places.away_reason(
+            places.DESKTOP_BACKUP, backup, found
         )
         return
     repository = places.DESKTOP_HOME.repository(settings, None)

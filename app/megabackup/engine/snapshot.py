@@ -25,8 +25,8 @@ from megabackup.words import size_text
 
 
 def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
-    if step.unavailable:
-        return StepResult(step.id, step.title, Outcome.SKIPPED, step.unavailable)
+    if step.unavailable:  # a place it needs is away: it waits for it, the rest goes on
+        return StepResult(step.id, step.title, Outcome.AWAY, step.unavailable)
     if step.after_sync:
         sync = context.results.get(SYNC_HOME)
         if sync is None or not sync.succeeded:

@@ -26,11 +26,21 @@ class PlaceFreshness:
 
 
 @dataclass(frozen=True)
+class AwayPlace:
+    """A place the last cycle found away: since when (the first cycle in a row that did)."""
+
+    place: str
+    since: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class Status:
     last_run: RunRow | None
     places: tuple[PlaceFreshness, ...]
     open_conflicts: tuple[ConflictRow, ...]
     running: bool
+    away: tuple[AwayPlace, ...] = ()
 
 
 def read_status(paths: AppPaths, places: Sequence[Place] = SOURCES) -> Status:
@@ -45,7 +55,19 @@ def read_status(paths: AppPaths, places: Sequence[Place] = SOURCES) -> Status:
     freshness = tuple(
         PlaceFreshness(place.name, history.last_success(place.snapshot_steps)) for place in places
     )
-    return Status(last, freshness, tuple(open_conflicts(history)), running)
+    return Status(last, freshness, tuple(open_conflicts(history)), running, away_places(history))
+
+
+def away_places(history: History) -> tuple[AwayPlace, ...]:
+    """The places the newest finished (or cut-off) cycle found away, each with since when."""
+    last = next((run for run in history.runs(limit=5) if run.outcome != Outcome.RUNNING), None)
+    if last is None:
+        return ()
+    found = []
+    for place, reason in history.away(last.id).items():
+        since = history.away_since(place)
+        found.append(AwayPlace(place, since if since is not None else last.started, reason))
+    return tuple(found)
 
 
 def open_conflicts(history: History, limit_runs: int = 200) -> list[ConflictRow]:

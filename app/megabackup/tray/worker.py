@@ -404,7 +404,7 @@ class Worker:
 def _needs_retry(result: CycleResult) -> bool:
     """A place could not be reached (or a step failed): try again soon, not in every_hours."""
     return result.outcome == Outcome.FAILED or any(
-        s.status == Outcome.SKIPPED for s in result.steps
+        s.status in (Outcome.SKIPPED, Outcome.AWAY) for s in result.steps
     )
 
 
