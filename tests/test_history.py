@@ -308,3 +308,13 @@ def test_a_history_from_before_away_is_upgraded_keeping_its_runs(tmp_path: Path)
     assert user_version(path) == history_module.SCHEMA_VERSION
     assert [run.outcome for run in store.runs()] == [Outcome.OK]
     assert store.away(1) == {} and store.away_since("server home") is None
+
+
+def test_the_last_complete_cycle_found_every_place_there(store: History) -> None:
+    assert store.last_complete() is None
+    _run(store, 1000.0, {}, Outcome.WARNING)  # conflicts, say: still complete
+    _run(store, 2000.0, {"external drive": "not connected"}, Outcome.AWAY)
+    _run(store, 3000.0, {}, Outcome.FAILED)
+    assert store.last_complete() == 1060.0
+    _run(store, 4000.0, {}, Outcome.OK)
+    assert store.last_complete() == 4060.0

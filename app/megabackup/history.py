@@ -290,6 +290,16 @@ class History:
                 since = started
         return since
 
+    def last_complete(self) -> float | None:
+        """When the newest cycle that found every place there and did its work ended."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT MAX(finished) FROM runs WHERE outcome IN (?, ?) "
+                "AND id NOT IN (SELECT run_id FROM away)",
+                (Outcome.OK, Outcome.WARNING),
+            ).fetchone()
+        return row[0] if row and row[0] is not None else None
+
     def last_source_files(self, steps: Sequence[str]) -> int:
         """How many files the newest good snapshot of these steps saw (0 if none)."""
         with self._connect() as db:

@@ -66,12 +66,15 @@ class SafetySettings:
 class ScheduleSettings:
     every_hours: float
     full_check_every_days: float = 1.0  # unison compares contents, not only sizes and times
+    on_battery: bool = True  # False: a scheduled backup waits for mains power ("Back up now" not)
+    on_drive_connected: bool = True  # the USB drive plugged in starts a backup when one is due
 
 
 @dataclass(frozen=True)
 class NotificationSettings:
     on_success: bool
     overdue_days: int
+    away_hours: int = 24  # a place away this long is told (shorter absences are ordinary life)
 
 
 @dataclass(frozen=True)
@@ -167,10 +170,13 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "schedule": {
         "every_hours": Field("number", 4, low=0.25, high=24 * 31),
         "full_check_every_days": Field("number", 1, low=0, high=365),
+        "on_battery": Field("flag", True),
+        "on_drive_connected": Field("flag", True),
     },
     "notifications": {
         "on_success": Field("flag", True),
         "overdue_days": Field("whole", 7, low=1, high=3650),
+        "away_hours": Field("whole", 24, low=1, high=24 * 365),
     },
     "tools": {"rdiff_backup": Field("optional_path", None), "unison": Field("optional_path", None)},
     "retention": {
@@ -288,6 +294,8 @@ def validate(
         schedule=ScheduleSettings(
             every_hours=float(values["schedule"]["every_hours"]),
             full_check_every_days=float(values["schedule"]["full_check_every_days"]),
+            on_battery=values["schedule"]["on_battery"],
+            on_drive_connected=values["schedule"]["on_drive_connected"],
         ),
         notifications=NotificationSettings(**values["notifications"]),
         tools=ToolSettings(**values["tools"]),

@@ -40,7 +40,8 @@ class Status:
     places: tuple[PlaceFreshness, ...]
     open_conflicts: tuple[ConflictRow, ...]
     running: bool
-    away: tuple[AwayPlace, ...] = ()
+    away: tuple[AwayPlace, ...] = ()  # what the newest cycle found away
+    last_complete: float | None = None  # the newest cycle with every place there, and done
 
 
 def read_status(paths: AppPaths, places: Sequence[Place] = SOURCES) -> Status:
@@ -55,7 +56,9 @@ def read_status(paths: AppPaths, places: Sequence[Place] = SOURCES) -> Status:
     freshness = tuple(
         PlaceFreshness(place.name, history.last_success(place.snapshot_steps)) for place in places
     )
-    return Status(last, freshness, tuple(open_conflicts(history)), running, away_places(history))
+    conflicts = tuple(open_conflicts(history))
+    away = away_places(history)
+    return Status(last, freshness, conflicts, running, away, history.last_complete())
 
 
 def away_places(history: History) -> tuple[AwayPlace, ...]:
