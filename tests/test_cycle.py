@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -9,12 +10,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from megabackup import places as places_module
 from megabackup.engine import CycleBusy, run_cycle
+from megabackup.engine import cycle as cycle_module
 from megabackup.history import History
 from megabackup.locations import AppPaths
 from megabackup.settings import load
@@ -415,3 +418,20 @@ def test_the_server_home_in_full_leaves_the_clock_folder_out_of_its_snapshots(
     for repository in (places.drive / "home", places.desktop_repo):
         assert not (repository / places_module.CLOCK_FOLDER).exists()
     assert not (places.desktop / places_module.CLOCK_FOLDER).exists()
+
+
+def test_the_pc_is_kept_awake_for_the_whole_cycle(
+    places: Places, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+
+    @contextlib.contextmanager
+    def kept_awake() -> Iterator[None]:  # stands in for SetThreadExecutionState (test_winsys)
+        seen.append("kept awake")
+        yield
+        seen.append("may sleep")
+
+    monkeypatch.setattr(cycle_module.power, "kept_awake", kept_awake)
+    run_cycle(places.settings, places.paths, events=lambda event: seen.append(event.kind))
+    assert seen[0] == "kept awake" and seen[-1] == "may sleep"
+    assert seen.count("step-finished") == 6 and "finished" in seen

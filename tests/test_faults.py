@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -518,3 +519,38 @@ def test_a_folder_left_with_only_its_hidden_desktop_ini_counts_as_emptied(
     assert result.outcome == "failed"
     assert any(f"{side} home is empty" in p and "Pictures" in p for p in result.problems)
     assert tree(places.desktop.parent, places.server.parent, places.drive.parent) == before
+
+
+def test_a_snapshot_still_being_written_is_waited_for_and_never_forced(places: Places) -> None:
+    # The orphan of a crashed cycle from before tools ended with it, or an rdiff-backup the
+    # person started by hand: alive, holding the desktop backup's lock (stopped, so it stays).
+    places.cycle()
+    for index in range(1500):
+        write(places.desktop / "Documents" / "many" / f"f{index:04}.txt", f"content {index}\n")
+    time.sleep(1.1)
+    argv = rdiff.backup_argv(rdiff.locate(), places.desktop, places.desktop_repo)
+    holder = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and rdiff.lock_file_pid(places.desktop_repo) != holder.pid:
+            time.sleep(0.002)
+        holder.send_signal(signal.SIGSTOP)
+
+        result = places.cycle(lock_wait_seconds=2)
+
+        step = result.step("snapshot-desktop-home")
+        assert step is not None and step.status == "skipped", step
+        assert "an earlier snapshot is still finishing" in step.detail
+        assert result.step("snapshot-server-home").status == "ok"
+        assert result.step("sync-home").status == "skipped"  # never without both snapshots
+        assert result.outcome == "warning" and result.exit_code == 1
+        assert "--force" not in result.log_path.read_text()
+    finally:
+        holder.send_signal(signal.SIGCONT)
+        holder.wait(60)
+    assert holder.returncode == 0  # it finished its own snapshot, undisturbed
+
+    again = places.cycle()
+
+    assert again.outcome == "ok", again.summary()
+    assert (places.server / "Documents" / "many" / "f1499.txt").is_file()
