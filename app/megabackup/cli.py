@@ -1,7 +1,7 @@
 """The command line: parse, dispatch, and map every known error to one plain line and an exit code.
 
-Exit codes: 0 all good, 1 the cycle ran with warnings or conflicts, 2 bad settings or usage,
-3 a step failed (or the cycle could not start).
+Exit codes: 0 all good, 1 the cycle ran with warnings or conflicts (or a place was away), 2 bad
+settings or usage, 3 a step failed (or the cycle could not start).
 """
 
 from __future__ import annotations

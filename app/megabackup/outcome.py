@@ -61,7 +61,7 @@ class ToolStatus(str, Enum):
 
 class ExitCode(IntEnum):
     OK = 0  # all good
-    WARNING = 1  # the cycle ran with warnings or conflicts
+    WARNING = 1  # the cycle ran with warnings or conflicts, or a place was away
     USAGE = 2  # bad settings or usage
     FAILED = 3  # a step failed, or the cycle could not start
 

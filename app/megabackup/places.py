@@ -116,31 +116,60 @@ class Look:
     present: bool
     answered: bool = True  # False: the question was still open when the wait ran out
     waited: float = 0.0  # how long the unanswered question has been open, in seconds
+    error: str = ""  # the share answered with an error (an I/O error, a dropped connection)
 
 
-class _Lookup:
+@dataclass(frozen=True)
+class Answer:
+    """What a question to the file system gave within its wait: its value, or the OSError it
+    raised, or nothing yet (answered False)."""
+
+    answered: bool
+    value: object = None
+    error: OSError | None = None
+    waited: float = 0.0
+
+
+class Question:
     """One question to the file system, asked on a thread of its own: a share that never answers
     keeps only that thread waiting, never the cycle or the tray."""
 
-    def __init__(self, path: str, is_dir: Callable[[str], bool]) -> None:
+    def __init__(self, ask: Callable[[], object]) -> None:
         self.started = time.monotonic()
-        self.present = False
+        self._value: object = None
+        self._error: OSError | None = None
         self.done = threading.Event()
-        threading.Thread(
-            target=self._ask, args=(path, is_dir), name="megabackup-look", daemon=True
-        ).start()
+        threading.Thread(target=self._ask, args=(ask,), name="megabackup-ask", daemon=True).start()
 
-    def _ask(self, path: str, is_dir: Callable[[str], bool]) -> None:
+    def _ask(self, ask: Callable[[], object]) -> None:
         try:
-            self.present = bool(is_dir(path))
-        except OSError:
-            self.present = False
+            self._value = ask()
+        except OSError as exc:
+            self._error = exc
         finally:
             self.done.set()
 
+    def answer(self, timeout: float) -> Answer:
+        """Wait for what is left of `timeout` since the question was asked."""
+        left = self.started + timeout - time.monotonic()
+        if self.done.wait(max(0.0, left)):
+            return Answer(True, self._value, self._error)
+        return Answer(False, waited=time.monotonic() - self.started)
 
-_LOOKUPS: dict[str, _Lookup] = {}
-_LOOKUPS_LOCK = threading.Lock()
+
+_QUESTIONS: dict[str, Question] = {}
+_QUESTIONS_LOCK = threading.Lock()
+
+
+def ask(key: str, question: Callable[[], object]) -> Question:
+    """Ask in the background; the same question (`key`) still open from an earlier ask is not
+    asked again, so a share that hangs never piles up threads, and its wait is not started over:
+    once it has gone unanswered for a timeout, every later answer is at once "no answer"."""
+    with _QUESTIONS_LOCK:
+        asked = _QUESTIONS.get(key)
+        if asked is None or asked.done.is_set():  # an answer is never reused: ask afresh
+            asked = _QUESTIONS[key] = Question(question)
+    return asked
 
 
 def look(
@@ -149,26 +178,20 @@ def look(
     *,
     is_dir: Callable[[str], bool] = os.path.isdir,
 ) -> Look:
-    """Whether a place's folder is there, waiting at most `timeout` seconds for the answer.
-
-    A question still open from an earlier look is not asked again (a share that hangs would
-    pile up threads) and is waited on only for what is left of its own `timeout`: once it has
-    gone unanswered that long, the answer is at once "away"."""
+    """Whether a place's folder is there, waiting at most `timeout` seconds for the answer."""
     key = os.fspath(path)
-    with _LOOKUPS_LOCK:
-        lookup = _LOOKUPS.get(key)
-        if lookup is None or lookup.done.is_set():  # an answer is never reused: ask afresh
-            lookup = _LOOKUPS[key] = _Lookup(key, is_dir)
-    left = lookup.started + timeout - time.monotonic()
-    if lookup.done.wait(max(0.0, left)):
-        return Look(lookup.present)
-    return Look(False, answered=False, waited=time.monotonic() - lookup.started)
+    found = ask(f"exists {key}", lambda: is_dir(key)).answer(timeout)
+    if not found.answered:
+        return Look(False, answered=False, waited=found.waited)
+    return Look(bool(found.value) and found.error is None)
 
 
 def away_reason(place: Place, path: Path, found: Look) -> str:
     """Why a place is away, in words the person knows it by."""
     if not found.answered:
         return f"the {place} {path} did not answer within {found.waited:.0f} s"
+    if found.error:
+        return f"the {place} {path} could not be read ({found.error})"
     if place.side == SERVER:
         return f"the {place} {path} is not reachable"
     return f"the {place} {path} is not there (is its disk connected?)"
@@ -311,9 +334,21 @@ CLOCK_FOLDER = ".megabackup-clock"
 CLOCK_FOLDER_IGNORE = f"{CLOCK_FOLDER}/"  # a folders.ignore pattern: this path from the root
 
 
-def read_place_marker(folder: Path) -> str | None:
-    """The id in a server folder's marker, or None if it carries none."""
-    data = read_json(folder / PLACE_MARKER)
+def read_place_marker(folder: Path, *, strict: bool = False) -> str | None:
+    """The id in a server folder's marker, or None if it carries none. `strict`: a read that
+    fails for another reason than a missing file (the share stopped answering) raises."""
+    marker = folder / PLACE_MARKER
+    if not strict:
+        data = read_json(marker)
+    else:
+        try:
+            text = Path(winsys.long_path(marker)).read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
     marker_id = data.get("id") if isinstance(data, dict) else None
     return marker_id if isinstance(marker_id, str) and marker_id else None
 

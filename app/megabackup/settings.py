@@ -15,7 +15,7 @@ from typing import Any
 
 from megabackup.errors import MegaBackupError
 from megabackup.outcome import ExitCode
-from megabackup.places import PLACES, Place, look
+from megabackup.places import PLACES, Place, ask
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -502,17 +502,18 @@ def _check_folder_lists(values: dict[str, dict[str, Any]], problems: list[Proble
     for kind, roots in sides.items():
         names = values["folders"][kind]
         configured = [r for r in roots if r is not None]
-        reachable = [r for r in configured if look(r, LOOK_SECONDS).present]
-        if not names or not reachable or len(reachable) < len(configured):
+        surveys = [_survey(root, names) for root in configured] if names else []
+        if not names or not configured or None in surveys:
             # An unreachable place is reported by the preflight, not as a settings error, and a
             # folder that is missing here may well be on the side that could not be looked at.
             continue
-        existing = _children(reachable)
+        found = [survey for survey in surveys if survey is not None]
+        existing = sorted({child for survey in found for child in survey.children})
         where = "desktop or server home" if kind == "home" else "server data folder"
         for index, name in enumerate(names):
-            if any((root / name).is_dir() for root in reachable):
+            if any(name in survey.folders for survey in found):
                 continue
-            if any((root / name).exists() for root in reachable):
+            if any(name in survey.others for survey in found):
                 problems.append(
                     Problem(
                         f"folders.{kind}[{index}]", f"is a file, not a folder, in {where}", name
@@ -523,6 +524,30 @@ def _check_folder_lists(values: dict[str, dict[str, Any]], problems: list[Proble
             problems.append(
                 Problem(f"folders.{kind}[{index}]", reason + _folder_hint(name, existing), name)
             )
+
+
+@dataclass(frozen=True)
+class _Survey:
+    children: tuple[str, ...]  # the folders in a place's root
+    folders: frozenset[str]  # the listed names that are folders there
+    others: frozenset[str]  # the listed names that are there, but not as folders
+
+
+def _survey(root: Path, names: Iterable[str]) -> _Survey | None:
+    """What a place holds of the listed folders, asked for at most LOOK_SECONDS; None when it
+    is not there or does not answer in that time."""
+
+    def question() -> _Survey | None:
+        if not root.is_dir():
+            return None
+        with os.scandir(root) as entries:
+            children = tuple(entry.name for entry in entries if entry.is_dir())
+        folders = frozenset(name for name in names if (root / name).is_dir())
+        others = frozenset(n for n in names if n not in folders and (root / n).exists())
+        return _Survey(children, folders, others)
+
+    answer = ask(f"survey {root} {sorted(names)}", question).answer(LOOK_SECONDS)
+    return answer.value if isinstance(answer.value, _Survey) else None
 
 
 def _folder_hint(name: str, existing: list[str]) -> str:
@@ -556,16 +581,6 @@ def _split_into(name: str, existing: list[str]) -> list[str] | None:
                 break
     found = best[len(key)]
     return found if found and len(found) > 1 else None
-
-
-def _children(roots: Iterable[Path]) -> list[str]:
-    names: set[str] = set()
-    for root in roots:
-        try:
-            names.update(entry.name for entry in os.scandir(root) if entry.is_dir())
-        except OSError:
-            continue
-    return sorted(names)
 
 
 # ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ the deletion count (a sync that would delete many files waits for the person's O
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -58,24 +59,37 @@ def preflight(
 ) -> Preflight:
     result = Preflight()
     _check_tools(settings, result, bundled_unison)
+    # Every place is asked at once, each on a thread of its own: a share that does not answer
+    # costs the cycle one bounded wait, not one per place on it.
+    questions = []
     for place in places.sources(settings):
         path = place.path(settings)
         assert path is not None
-        found = places.look(path, answer_seconds)
-        if not found.present:
+        marker = memory is not None and place.side == places.SERVER and not new_place
+        empty = memory if memory is not None and not allow_empty else None
+        look = functools.partial(_examine, place, path, marker, empty, settings.folders.ignore)
+        questions.append((place, path, places.ask(f"examine {path} {marker}", look)))
+    for place, path, question in questions:
+        answer = question.answer(answer_seconds)
+        if isinstance(answer.error, PermissionError):  # the person must act: not ordinary life
+            result.fatal.append(f"the {place} {path} cannot be read: {answer.error.strerror}")
+            continue
+        examined = answer.value
+        if not isinstance(examined, _Examined):  # not there, no answer, or an I/O error
+            error = (answer.error.strerror or str(answer.error)) if answer.error else ""
+            found = places.Look(False, answer.answered, answer.waited, error)
             result.away[place.name] = places.away_reason(place, path, found)
             continue
         if memory is not None and place.side == places.SERVER and not new_place:
-            _check_place_marker(place.name, path, memory, result)
-        if memory is not None and not allow_empty:
-            emptied = memory.emptied(place.name, path, settings.folders.ignore)
-            if emptied:
-                where = path if emptied == ["."] else ", ".join(str(path / e) for e in emptied)
-                result.fatal.append(
-                    f"the {place} is empty ({where}), but held files at the last backup; it may "
-                    "be unmounted or disconnected, so nothing was written. If you emptied it on "
-                    "purpose, run: megabackup run --allow-empty"
-                )
+            _check_place_marker(place.name, path, memory, result, examined.marker)
+        if examined.emptied:
+            emptied = examined.emptied
+            where = path if emptied == ["."] else ", ".join(str(path / e) for e in emptied)
+            result.fatal.append(
+                f"the {place} is empty ({where}), but held files at the last backup; it may "
+                "be unmounted or disconnected, so nothing was written. If you emptied it on "
+                "purpose, run: megabackup run --allow-empty"
+            )
     _check_desktop_backup(settings, history, result, answer_seconds)
     try:
         lookup = places.find_external(settings.external.name, settings.external.path, drive_roots)
@@ -88,13 +102,36 @@ def preflight(
     return result
 
 
+@dataclass(frozen=True)
+class _Examined:
+    marker: str | None  # the id in its marker (None: none, or not asked)
+    emptied: list[str]  # its folders that held files at the last cycle and are empty now
+
+
+def _examine(
+    place: places.Place,
+    path: Path,
+    marker: bool,
+    memory: places.PlaceMemory | None,
+    ignore: tuple[str, ...],
+) -> _Examined | None:
+    """A place as the checks need it; None when its folder is not there. An OSError means the
+    place did not answer properly (a share that dropped): it is away, not wrong or empty."""
+    if not path.is_dir():
+        return None
+    with os.scandir(path) as entries:  # a listing: a cached "it is a folder" is no answer
+        next(entries, None)
+    found = places.read_place_marker(path, strict=True) if marker else None
+    emptied = memory.emptied(place.name, path, ignore) if memory is not None else []
+    return _Examined(found, emptied)
+
+
 def _check_place_marker(
-    place: str, path: Path, memory: places.PlaceMemory, result: Preflight
+    place: str, path: Path, memory: places.PlaceMemory, result: Preflight, found: str | None
 ) -> None:
     expected = memory.markers.get(place)
     if not expected:
         return  # first cycle: the engine gives the place its marker once the cycle goes ahead
-    found = places.read_place_marker(path)
     if found == expected:
         return
     if found is None:
