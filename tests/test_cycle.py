@@ -228,6 +228,7 @@ def test_a_desktop_backup_disk_that_is_away_leaves_the_server_snapshots_running(
     assert list(result.away) == ["desktop backup"]
 
 
+@pytest.mark.posix  # a FUSE mount
 def test_a_share_that_never_answers_is_away_after_the_bounded_wait(
     places: Places, tmp_path: Path
 ) -> None:

@@ -281,6 +281,7 @@ def _live(pid: int) -> bool:
         return False
 
 
+@pytest.mark.posix  # SIGKILL, SIGSTOP and /proc
 @pytest.mark.parametrize("tool", ["rdiff-backup", "unison"])
 def test_megabackup_killed_alone_leaves_no_tool_running(places: Places, tool: str) -> None:
     # A crash or "End task": only MegaBackup's own process dies, not its group. Its tools must
@@ -521,6 +522,7 @@ def test_a_folder_left_with_only_its_hidden_desktop_ini_counts_as_emptied(
     assert tree(places.desktop.parent, places.server.parent, places.drive.parent) == before
 
 
+@pytest.mark.posix  # SIGKILL, SIGSTOP and /proc
 def test_a_snapshot_still_being_written_is_waited_for_and_never_forced(places: Places) -> None:
     # The orphan of a crashed cycle from before tools ended with it, or an rdiff-backup the
     # person started by hand: alive, holding the desktop backup's lock (stopped, so it stays).

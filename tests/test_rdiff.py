@@ -547,6 +547,7 @@ def write_lock(repository: Path, pid: int, host: str | None = None) -> None:
     )
 
 
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
 @pytest.mark.parametrize(
     ("name", "alive"),
     [("rdiff-backup", True), ("MegaBackup", True), ("MegaBackup.exe", True), ("sleep", False)],
@@ -555,6 +556,7 @@ def test_a_backup_process_is_told_by_its_name(spawn, name: str, alive: bool) -> 
     assert rdiff.backup_process_alive(spawn(name).pid) is alive
 
 
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
 def test_a_process_that_ended_holds_nothing(spawn) -> None:
     process = spawn("rdiff-backup")
     process.kill()
@@ -565,6 +567,7 @@ def test_a_process_that_ended_holds_nothing(spawn) -> None:
     assert rdiff.backup_process_alive(os.getpid()) is False  # we never run it inside ourselves
 
 
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
 def test_a_live_megabackup_named_by_a_cut_off_session_is_waited_for_never_forced(
     tmp_path: Path, recorded, spawn
 ) -> None:
@@ -581,6 +584,7 @@ def test_a_live_megabackup_named_by_a_cut_off_session_is_waited_for_never_forced
     assert any("waiting for it to finish" in note for note in runner.notes)
 
 
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
 def test_a_snapshot_that_ends_while_waited_for_lets_the_backup_run_without_force(
     tmp_path: Path, recorded, spawn
 ) -> None:
@@ -596,6 +600,7 @@ def test_a_snapshot_that_ends_while_waited_for_lets_the_backup_run_without_force
     assert time.monotonic() - started < 10  # it went on as soon as the other one ended
 
 
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
 def test_a_number_reused_by_another_program_is_cleared_with_force(
     tmp_path: Path, recorded, spawn
 ) -> None:
@@ -610,6 +615,7 @@ def test_a_number_reused_by_another_program_is_cleared_with_force(
     )
 
 
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
 def test_a_first_snapshot_still_being_written_is_never_started_over(
     tmp_path: Path, recorded, spawn
 ) -> None:
@@ -624,6 +630,7 @@ def test_a_first_snapshot_still_being_written_is_never_started_over(
     assert runner.calls == []
 
 
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
 def test_a_lock_left_by_a_dead_snapshot_or_another_computer_holds_nothing(
     tmp_path: Path, recorded, spawn
 ) -> None:
@@ -653,6 +660,7 @@ def test_a_locked_repository_with_an_unknown_holder_is_retried_never_forced(
     assert len(runner.calls) >= 2 and not any("--force" in argv for argv in runner.calls)
 
 
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
 def test_the_wait_for_an_earlier_snapshot_is_cut_short_by_a_cancel(
     tmp_path: Path, recorded, spawn
 ) -> None:
@@ -773,6 +781,7 @@ def _holder_writing(source: Path, repository: Path) -> subprocess.Popen:
     return holder
 
 
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
 @pytest.mark.realtools
 def test_a_snapshot_never_runs_beside_a_live_one_with_the_real_tool(tmp_path: Path) -> None:
     source = tmp_path / "src"
