@@ -269,3 +269,14 @@ def test_an_away_place_is_named_with_why(tmp_path: Path) -> None:
     assert "did not answer within 15 s" in places.away_reason(places.SERVER_DATA, tmp_path, slow)
     disk = places.away_reason(places.DESKTOP_BACKUP, Path("D:/LocalBackup"), places.Look(False))
     assert "is not there" in disk and "disk" in disk
+
+
+def test_a_question_that_fails_with_a_bug_says_so_instead_of_away(tmp_path: Path) -> None:
+    def broken() -> object:
+        raise TypeError("a bug, not a share")
+
+    with pytest.raises(TypeError):
+        places.ask(f"broken {tmp_path}", broken).answer(5)
+    gone = tmp_path / "gone"
+    failing = places.ask(f"listing {gone}", lambda: list(gone.iterdir())).answer(5)
+    assert failing.answered and isinstance(failing.error, FileNotFoundError)  # an answer

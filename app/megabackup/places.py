@@ -137,24 +137,27 @@ class Question:
     def __init__(self, ask: Callable[[], object]) -> None:
         self.started = time.monotonic()
         self._value: object = None
-        self._error: OSError | None = None
+        self._error: Exception | None = None
         self.done = threading.Event()
         threading.Thread(target=self._ask, args=(ask,), name="megabackup-ask", daemon=True).start()
 
     def _ask(self, ask: Callable[[], object]) -> None:
         try:
             self._value = ask()
-        except OSError as exc:
+        except Exception as exc:  # handed to whoever waits for the answer
             self._error = exc
         finally:
             self.done.set()
 
     def answer(self, timeout: float) -> Answer:
-        """Wait for what is left of `timeout` since the question was asked."""
+        """Wait for what is left of `timeout` since the question was asked. An OSError is the
+        file system's answer; anything else is a bug in the question, raised here."""
         left = self.started + timeout - time.monotonic()
-        if self.done.wait(max(0.0, left)):
-            return Answer(True, self._value, self._error)
-        return Answer(False, waited=time.monotonic() - self.started)
+        if not self.done.wait(max(0.0, left)):
+            return Answer(False, waited=time.monotonic() - self.started)
+        if self._error is not None and not isinstance(self._error, OSError):
+            raise self._error
+        return Answer(True, self._value, self._error)
 
 
 _QUESTIONS: dict[str, Question] = {}

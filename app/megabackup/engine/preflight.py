@@ -120,7 +120,7 @@ def _examine(
     if not path.is_dir():
         return None
     with os.scandir(path) as entries:  # a listing: a cached "it is a folder" is no answer
-        next(entries, None)
+        next(iter(entries), None)
     found = places.read_place_marker(path, strict=True) if marker else None
     emptied = memory.emptied(place.name, path, ignore) if memory is not None else []
     return _Examined(found, emptied)
