@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -43,6 +44,43 @@ class Places:
 
     def cycle(self, **options: object) -> CycleResult:
         return run_cycle(self.settings, self.paths, options=CycleOptions(**options))
+
+    def change_setting(self, table: str, key: str, value: str) -> None:
+        """Rewrite one `key = "value"` of one table in the settings file, and reload it."""
+        source = self.settings.source
+        assert source is not None
+        lines, current = [], ""
+        for line in source.read_text(encoding="utf-8").splitlines():
+            if line.startswith("["):
+                current = line.strip("[] ")
+            elif current == table and line.split("=")[0].strip() == key:
+                line = f'{key} = "{value}"'
+            lines.append(line)
+        source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.settings = load(source)
+
+
+@contextlib.contextmanager
+def never_answering_folder(root: Path) -> Iterator[Path]:
+    """A folder that never answers, as a share on a server that froze does: a FUSE mount whose
+    file system never replies, so every stat of it (or in it) waits until the mount goes.
+    Needs root and /dev/fuse; skips the test without them."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    mount_point = root / "frozen-share"
+    mount_point.mkdir(parents=True)
+    try:
+        device = os.open("/dev/fuse", os.O_RDWR)
+    except OSError as exc:
+        pytest.skip(f"no FUSE here: {exc}")
+    options = f"fd={device},rootmode=40000,user_id=0,group_id=0".encode()
+    if libc.mount(b"never-answers", bytes(mount_point), b"fuse", 0, options) != 0:
+        os.close(device)
+        pytest.skip(f"cannot mount FUSE here: {os.strerror(ctypes.get_errno())}")
+    try:
+        yield mount_point
+    finally:
+        os.close(device)  # the kernel aborts the connection: every waiting stat returns
+        libc.umount2(bytes(mount_point), 2)  # MNT_DETACH
 
 
 def write(path: Path, text: str, mtime: float | None = None) -> None:

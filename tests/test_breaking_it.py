@@ -646,12 +646,15 @@ def test_a_clock_far_past_every_run_with_no_server_to_ask_takes_no_snapshot(
 ) -> None:
     places.cycle()
     before_now = time.time()
-    places.server.chmod(0o555)  # a read-only share: the server cannot be asked the time
+    read_only = (places.server, places.server / place_markers.CLOCK_FOLDER)
+    for folder in read_only:  # a read-only share: the server cannot be asked the time
+        folder.chmod(0o555)
     try:
         result = cycle_as_a_user(places, clock_shift="+40d")
         near = cycle_as_a_user(places, clock_shift="+2d")
     finally:
-        places.server.chmod(0o755)
+        for folder in read_only:
+            folder.chmod(0o755)
 
     assert "the server cannot confirm it" in result["report"], result["report"]
     assert (

@@ -53,6 +53,28 @@ def test_run_does_a_full_cycle_and_status_reports_it(topology: Path, tmp_path: P
     assert Path(log.stdout.strip()).read_text().count("[ok]") == 6
 
 
+@pytest.mark.realtools
+def test_a_server_out_of_reach_is_a_warning_and_status_says_since_when(
+    topology: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "state"
+    assert megabackup("run", "--settings", str(topology), home=home).returncode == 0
+    server = topology.parent / "server" / "home"
+    server.rename(server.with_name("out-of-reach"))
+
+    run = megabackup("run", "--settings", str(topology), home=home)
+
+    assert run.returncode == 1, run.stdout + run.stderr  # a warning: the laptop is on a train
+    assert "done with what could be reached" in run.stdout
+    assert f"away: the server home {server} is not reachable" in run.stdout
+    assert "[away]    1. snapshot of server home" in run.stdout
+    assert "[ok]      3. snapshot of desktop home" in run.stdout
+    status = megabackup("status", "--settings", str(topology), home=home)
+    assert "Waiting since " in status.stdout and "server home" in status.stdout
+    check = megabackup("check", "--settings", str(topology), home=home)
+    assert check.returncode == 1 and "away: the server home" in check.stdout
+
+
 def test_log_before_any_run_says_so(tmp_path: Path) -> None:
     result = megabackup("log", home=tmp_path / "state")
     assert result.returncode == 3

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from megabackup import places as places_module
 from megabackup.engine import CycleBusy, run_cycle
+from megabackup.engine import cycle as cycle_module
 from megabackup.history import History
 from megabackup.locations import AppPaths
+from megabackup.settings import load
 from megabackup.tools import rdiff
-from support import Places, restore, snapshot_count, tree, write
+from support import Places, never_answering_folder, restore, snapshot_count, tree, write
 
 pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
 
@@ -149,38 +156,94 @@ def test_deletion_propagates_and_the_file_stays_restorable(places: Places, tmp_p
     assert not (places.drive / "home" / "Documents" / "letter to Sam.txt").exists()
 
 
-def test_missing_external_drive_skips_its_snapshots_and_the_sync(places: Places) -> None:
+def test_an_unplugged_drive_is_away_and_only_what_needs_it_waits(places: Places) -> None:
     places.cycle()
     places.drive.rename(places.drive.with_name("unplugged"))
     write(places.desktop / "Documents" / "notes.txt", "edited while the drive is away\n")
 
     result = places.cycle()
 
-    assert result.outcome == "warning"
+    assert result.outcome == "away" and result.exit_code == 1  # a warning, not a failure
     statuses = {s.id: s.status for s in result.steps}
-    assert statuses["snapshot-server-home"] == "skipped"
-    assert statuses["snapshot-server-data"] == "skipped"
+    assert statuses["snapshot-server-home"] == "away"
+    assert statuses["snapshot-server-data"] == "away"
     assert statuses["snapshot-desktop-home"] == "ok"
-    assert statuses["sync-home"] == "skipped"
+    assert statuses["sync-home"] == "away"
     sync_reason = result.step("sync-home").detail
-    assert "snapshot of server home" in sync_reason and "not connected" in sync_reason
-    assert any("not connected" in w for w in result.warnings)
+    assert "not connected" in sync_reason and "waits for both snapshots" in sync_reason
+    assert list(result.away) == ["external drive"]
+    assert History(places.paths.history).away(result.run_id) == result.away
     assert (places.server / "Documents" / "notes.txt").read_text() != (
         "edited while the drive is away\n"
     ), "the sync must not run without a snapshot of the server side"
 
 
-def test_missing_server_folder_writes_nothing_anywhere(places: Places) -> None:
-    places.server.rename(places.server.with_name("home-unmounted"))
-    before = tree(places.desktop.parent, places.drive.parent, places.data)
+def test_a_server_out_of_reach_is_away_and_the_desktop_is_still_backed_up(
+    places: Places,
+) -> None:
+    places.cycle()
+    write(places.desktop / "Documents" / "notes.txt", "written on the train\n")
+    places.server.rename(places.server.with_name("home-out-of-reach"))
+    drive_before = tree(places.drive)
 
     result = places.cycle()
 
-    assert result.outcome == "failed" and result.exit_code == 3
-    assert any("server home" in p and "missing" in p for p in result.problems)
-    assert all(s.status == "skipped" for s in result.steps)
-    assert tree(places.desktop.parent, places.drive.parent, places.data) == before
-    assert not places.desktop_repo.exists()
+    assert result.outcome == "away" and result.exit_code == 1, result.summary()
+    statuses = {s.id: s.status for s in result.steps}
+    assert statuses == {
+        "snapshot-server-home": "away",
+        "snapshot-server-data": "ok",  # another folder of the share, still there
+        "snapshot-desktop-home": "ok",
+        "sync-home": "away",
+        "resnapshot-server-home": "away",
+        "resnapshot-desktop-home": "not-needed",
+    }
+    assert "server home" in result.away and "not reachable" in result.away["server home"]
+    assert "server home" in result.summary() and "not reachable" in result.summary()
+    assert "written on the train" in (places.desktop_repo / "Documents" / "notes.txt").read_text()
+    home_repository = {k: v for k, v in drive_before.items() if "/home" in k}
+    assert {k: v for k, v in tree(places.drive).items() if "/home" in k} == home_repository
+    assert not places.server.exists(), "nothing may be written where the server home was"
+
+
+def test_a_desktop_backup_disk_that_is_away_leaves_the_server_snapshots_running(
+    places: Places, tmp_path: Path
+) -> None:
+    backup_disk = tmp_path / "backup-disk"  # D:/ of D:/LocalBackup
+    backup_disk.mkdir()
+    places.change_setting("desktop", "backup", (backup_disk / "LocalBackup").as_posix())
+    places.cycle()
+    backup_disk.rename(backup_disk.with_name("backup-disk-unplugged"))
+    write(places.server / "Documents" / "budget.csv", "month,amount\njan,100\nfeb,90\n")
+
+    result = places.cycle()
+
+    assert result.outcome == "away", result.summary()
+    statuses = {s.id: s.status for s in result.steps}
+    assert statuses["snapshot-desktop-home"] == "away"
+    assert statuses["snapshot-server-home"] == "ok" and statuses["snapshot-server-data"] == "ok"
+    assert statuses["sync-home"] == "away"
+    assert "feb,90" in (places.drive / "home" / "Documents" / "budget.csv").read_text()
+    assert "feb,90" not in (places.desktop / "Documents" / "budget.csv").read_text()
+    assert list(result.away) == ["desktop backup"]
+
+
+@pytest.mark.posix  # a FUSE mount
+def test_a_share_that_never_answers_is_away_after_the_bounded_wait(
+    places: Places, tmp_path: Path
+) -> None:
+    places.cycle()
+    with never_answering_folder(tmp_path) as frozen:
+        started = time.monotonic()  # reading the settings asks the share too
+        places.change_setting("server", "home", (frozen / "andy").as_posix())
+        result = places.cycle()
+        took = time.monotonic() - started
+    print(f"a cycle with a server home that never answers took {took:.1f} s")
+    assert took < 60, "the cycle hung on the share"
+    assert result.outcome == "away", result.summary()
+    assert "did not answer within 15 s" in result.away["server home"]
+    assert result.step("snapshot-desktop-home").status == "ok"
+    assert result.step("sync-home").status == "away"
 
 
 def test_emptied_server_home_stops_the_cycle(places: Places) -> None:
@@ -305,3 +368,71 @@ def test_rdiff_backups_selection_is_case_sensitive_so_folders_go_by_their_disk_s
     assert (places.drive / "home" / "Documents" / "budget.csv").is_file()
     assert (places.server / "Documents" / "notes.txt").is_file()  # unison's -path too
     assert not (places.server / "documents").exists()
+
+
+def _aged(places: Places, seconds: float = 3600) -> None:
+    """Files the person made earlier: past the moment in which an edit could hide its mtime."""
+    old = time.time() - seconds
+    for root in (places.desktop, places.server, places.data):
+        for path in [root, *root.rglob("*")]:
+            os.utime(path, (old, old), follow_symlinks=False)
+
+
+def _stats(root: Path) -> dict[str, tuple[int, int]]:
+    """Every entry of a tree, folders and the root itself included, with size and mtime."""
+    entries = [root, *(p for p in root.rglob("*") if places_module.CLOCK_FOLDER not in p.parts)]
+    return {str(p): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in entries}
+
+
+def test_a_cycle_with_no_change_leaves_the_server_home_as_it_was(places: Places) -> None:
+    _aged(places)
+    places.cycle()
+    before = _stats(places.server)
+
+    second = places.cycle()
+
+    assert _stats(places.server) == before, "the cycle changed the server home it snapshots"
+    skipped = "nothing changed since the last snapshot, so none was needed"
+    snapshots = ("snapshot-server-home", "snapshot-server-data", "snapshot-desktop-home")
+    assert [second.step(s).detail for s in snapshots] == [skipped] * 3
+    # and rdiff-backup itself, made to look, finds nothing either (not even the root's time)
+    third = places.cycle(skip_unchanged=False)
+    step = third.step("snapshot-server-home")
+    assert step.detail == "0 new, 0 changed, 0 deleted", step.detail
+
+
+def test_the_server_home_in_full_leaves_the_clock_folder_out_of_its_snapshots(
+    tmp_path: Path,
+) -> None:
+    places = Places(tmp_path)
+    text = places.settings.source.read_text(encoding="utf-8")
+    places.settings.source.write_text(
+        re.sub(r"(?m)^home = \[.*\]", "home = []", text), encoding="utf-8"
+    )
+    places.settings = load(places.settings.source)
+    _aged(places)
+    places.cycle()
+    places.cycle()
+    third = places.cycle(skip_unchanged=False)
+    assert third.step("snapshot-server-home").detail == "0 new, 0 changed, 0 deleted"
+    assert (places.server / places_module.CLOCK_FOLDER).is_dir()
+    for repository in (places.drive / "home", places.desktop_repo):
+        assert not (repository / places_module.CLOCK_FOLDER).exists()
+    assert not (places.desktop / places_module.CLOCK_FOLDER).exists()
+
+
+def test_the_pc_is_kept_awake_for_the_whole_cycle(
+    places: Places, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+
+    @contextlib.contextmanager
+    def kept_awake() -> Iterator[None]:  # stands in for SetThreadExecutionState (test_winsys)
+        seen.append("kept awake")
+        yield
+        seen.append("may sleep")
+
+    monkeypatch.setattr(cycle_module.power, "kept_awake", kept_awake)
+    run_cycle(places.settings, places.paths, events=lambda event: seen.append(event.kind))
+    assert seen[0] == "kept awake" and seen[-1] == "may sleep"
+    assert seen.count("step-finished") == 6 and "finished" in seen

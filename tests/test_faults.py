@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from megabackup import places as place_markers
@@ -282,6 +285,55 @@ def test_a_cycle_killed_inside_a_tool_is_repaired_by_the_next(places: Places, to
         assert not rdiff.inspect(repository).interrupted_backup
 
 
+def _live(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.posix  # SIGKILL, SIGSTOP and /proc
+@pytest.mark.parametrize("tool", ["rdiff-backup", "unison"])
+def test_megabackup_killed_alone_leaves_no_tool_running(places: Places, tool: str) -> None:
+    # A crash or "End task": only MegaBackup's own process dies, not its group. Its tools must
+    # not go on writing alone, holding their repository against the next cycle.
+    places.cycle()
+    for index in range(6000):  # a snapshot of several seconds, with nothing to print meanwhile
+        write(places.desktop / "Documents" / "many" / f"f{index:04}.txt", f"content {index}\n")
+    process = start_cli(places)
+    # the desktop's snapshot (the others find nothing new and end at once), or the sync
+    marker = str(places.desktop_repo) if tool == "rdiff-backup" else "unison"
+    tools: list[int] = []
+    try:
+        assert wait_for_tool(process, marker), f"{tool} never started"
+        # Past its first lines: a tool that writes to the dead MegaBackup's pipe dies of that
+        # at once; a quiet one (rdiff-backup while it works through the files) would go on.
+        time.sleep(1.0)
+        tools = [pid for pid in descendants(process.pid) if _live(pid)]
+        assert any(marker in " ".join(psutil.Process(pid).cmdline()) for pid in tools), (
+            f"{tool} ended before the kill: too quick to test"
+        )
+        process.kill()
+        process.wait()
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline and any(_live(pid) for pid in tools):
+            time.sleep(0.01)
+        left = [psutil.Process(pid).cmdline() for pid in tools if _live(pid)]
+        assert left == [], "tools outlived MegaBackup"
+    finally:
+        process.kill()
+        for pid in tools:  # after a failure: leave nothing behind for the next test
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+
+    result = places.cycle()  # at once
+
+    assert result.outcome == "ok", [(s.id, s.status, s.detail) for s in result.steps]
+    assert (places.server / "Documents" / "many" / "f1499.txt").read_text() == "content 1499\n"
+    for repository in (places.desktop_repo, places.drive / "home"):
+        assert not rdiff.inspect(repository).interrupted_backup
+
+
 # -- full disks ----------------------------------------------------------------------------------
 
 
@@ -472,3 +524,39 @@ def test_a_folder_left_with_only_its_hidden_desktop_ini_counts_as_emptied(
     assert result.outcome == "failed"
     assert any(f"{side} home is empty" in p and "Pictures" in p for p in result.problems)
     assert tree(places.desktop.parent, places.server.parent, places.drive.parent) == before
+
+
+@pytest.mark.posix  # SIGKILL, SIGSTOP and /proc
+def test_a_snapshot_still_being_written_is_waited_for_and_never_forced(places: Places) -> None:
+    # The orphan of a crashed cycle from before tools ended with it, or an rdiff-backup the
+    # person started by hand: alive, holding the desktop backup's lock (stopped, so it stays).
+    places.cycle()
+    for index in range(1500):
+        write(places.desktop / "Documents" / "many" / f"f{index:04}.txt", f"content {index}\n")
+    time.sleep(1.1)
+    argv = rdiff.backup_argv(rdiff.locate(), places.desktop, places.desktop_repo)
+    holder = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and rdiff.lock_file_pid(places.desktop_repo) != holder.pid:
+            time.sleep(0.002)
+        holder.send_signal(signal.SIGSTOP)
+
+        result = places.cycle(lock_wait_seconds=2)
+
+        step = result.step("snapshot-desktop-home")
+        assert step is not None and step.status == "skipped", step
+        assert "an earlier snapshot is still finishing" in step.detail
+        assert result.step("snapshot-server-home").status == "ok"
+        assert result.step("sync-home").status == "skipped"  # never without both snapshots
+        assert result.outcome == "warning" and result.exit_code == 1
+        assert "--force" not in result.log_path.read_text()
+    finally:
+        holder.send_signal(signal.SIGCONT)
+        holder.wait(60)
+    assert holder.returncode == 0  # it finished its own snapshot, undisturbed
+
+    again = places.cycle()
+
+    assert again.outcome == "ok", again.summary()
+    assert (places.server / "Documents" / "many" / "f1499.txt").is_file()

@@ -298,3 +298,58 @@ def test_a_snapshot_dated_in_the_future_does_not_count_as_fresh(tmp_path: Path) 
 
     assert status.places[0].last_good == now - 10 * day, "not 'just now'"
     assert [p.days for p in overdue_places(status.places, now, 7)] == [10], "overdue fires"
+
+
+def _run(store: History, started: float, away: dict[str, str], outcome: Outcome) -> int:
+    run = store.start_run("schedule", started, "")
+    store.record_away(run, away)
+    store.finish_run(run, outcome, "", started + 60)
+    return run
+
+
+def test_the_places_a_run_found_away_are_kept_with_why(store: History) -> None:
+    run = _run(
+        store, 1000.0, {"server home": "the server home //nas/andy is not reachable"}, Outcome.AWAY
+    )
+    assert store.away(run) == {"server home": "the server home //nas/andy is not reachable"}
+    assert store.runs()[0].outcome == Outcome.AWAY  # the word reads back as itself
+    assert store.away(_run(store, 2000.0, {}, Outcome.OK)) == {}
+
+
+def test_a_place_is_away_since_the_first_of_the_newest_runs_that_found_it_away(
+    store: History,
+) -> None:
+    server = {"server home": "not reachable"}
+    _run(store, 1000.0, server, Outcome.AWAY)  # away, then back, then away again:
+    _run(store, 2000.0, {}, Outcome.OK)
+    _run(store, 3000.0, server, Outcome.AWAY)
+    _run(store, 4000.0, {**server, "external drive": "not connected"}, Outcome.AWAY)
+    assert store.away_since("server home") == 3000.0  # this time round
+    assert store.away_since("external drive") == 4000.0
+    assert store.away_since("desktop backup") is None
+    store.start_run("tray", 5000.0, "")  # a cycle that is running has not looked yet
+    assert store.away_since("server home") == 3000.0
+    _run(store, 6000.0, {}, Outcome.OK)
+    assert store.away_since("server home") is None  # back
+
+
+def test_a_history_from_before_away_is_upgraded_keeping_its_runs(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    with sqlite3.connect(path) as db:  # the first schema, as an older MegaBackup left it
+        db.executescript(history_module.MIGRATIONS[0])
+        db.execute("INSERT INTO runs (started, outcome, trigger) VALUES (1.0, 'ok', 'tray')")
+        db.execute("PRAGMA user_version = 1")
+    store = History(path)
+    assert user_version(path) == history_module.SCHEMA_VERSION
+    assert [run.outcome for run in store.runs()] == [Outcome.OK]
+    assert store.away(1) == {} and store.away_since("server home") is None
+
+
+def test_the_last_complete_cycle_found_every_place_there(store: History) -> None:
+    assert store.last_complete() is None
+    _run(store, 1000.0, {}, Outcome.WARNING)  # conflicts, say: still complete
+    _run(store, 2000.0, {"external drive": "not connected"}, Outcome.AWAY)
+    _run(store, 3000.0, {}, Outcome.FAILED)
+    assert store.last_complete() == 1060.0
+    _run(store, 4000.0, {}, Outcome.OK)
+    assert store.last_complete() == 4060.0

@@ -34,6 +34,7 @@ def test_states_have_the_expected_values() -> None:
         "warning",
         "error",
         "overdue",
+        "waiting",
     ]
 
 

@@ -22,6 +22,7 @@ LEAVES = {
     "megabackup.notify",
     "megabackup.outcome",
     "megabackup.places",
+    "megabackup.power",
     "megabackup.runlog",
     "megabackup.settings",
     "megabackup.tkroot",

@@ -15,7 +15,7 @@ import pytest
 
 from megabackup.demo import build_places
 from megabackup.engine.results import CycleResult, StepResult
-from megabackup.engine.status import PlaceFreshness
+from megabackup.engine.status import AwayPlace, PlaceFreshness
 from megabackup.history import ConflictRecord
 from megabackup.notify import (
     MESSAGE_LIMIT,
@@ -24,6 +24,8 @@ from megabackup.notify import (
     Notifier,
     OverduePlace,
     Repeats,
+    away_notice,
+    away_too_long,
     clip,
     cycle_notice,
     overdue_places,
@@ -52,6 +54,26 @@ def test_a_good_cycle_says_so_when_asked() -> None:
 
 def test_a_good_cycle_is_quiet_when_on_success_is_off() -> None:
     assert cycle_notice(_result(Outcome.OK, _ok_steps()), on_success=False) is None
+
+
+def test_a_cycle_that_waits_for_a_place_away_is_quiet_even_on_success() -> None:
+    steps = [StepResult("snapshot-server-home", "snapshot of server home", Outcome.AWAY, "x")]
+    away = {"server home": "the server home //nas/andy is not reachable"}
+    assert cycle_notice(_result(Outcome.AWAY, steps, away=away), on_success=True) is None
+
+
+def test_a_place_away_too_long_is_told_with_since_when() -> None:
+    now = 1_796_000_000.0
+    share = AwayPlace("server home", now - 26 * 3600, "the server home //nas/andy is not reachable")
+    drive = AwayPlace("external drive", now - 3 * 3600, "the external drive is not connected")
+    assert away_too_long([share, drive], now, 24) == [share]
+    notice = away_notice(share, now)
+    assert notice.title == "Server home away for 26 hours" and notice.kind == "away"
+    assert notice.message.startswith("The server home //nas/andy is not reachable since ")
+    assert "Everything else is backed up as usual" in notice.message
+    week = away_notice(AwayPlace("external drive", now - 9 * DAY, "gone"), now)
+    assert week.title == "External drive away for 9 days"
+    assert len(week.clipped().message) <= MESSAGE_LIMIT
 
 
 def test_a_cancelled_cycle_is_quiet() -> None:

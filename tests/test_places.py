@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -218,3 +220,63 @@ def test_emptiness_leaves_out_desktop_ini_markers_and_the_ignore_list(tmp_path: 
     assert places.has_content(tmp_path, ["Documents"])  # without the list, Thumbs.db counts
     (tmp_path / "Documents" / "letter.docx").write_text("the letter")
     assert places.has_content(tmp_path, ["Documents"], ignore)
+
+
+# -- away: a bounded look ------------------------------------------------------------------------
+class Blocking:
+    """An existence check that does not answer until released, as a share on a frozen server."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.asked = 0
+
+    def __call__(self, path: str) -> bool:
+        self.asked += 1
+        self.release.wait(30)
+        return True
+
+
+def test_a_folder_that_does_not_answer_is_away_after_the_wait(tmp_path: Path) -> None:
+    check = Blocking()
+    started = time.monotonic()
+    found = places.look(tmp_path / "frozen", 0.3, is_dir=check)
+    assert (found.present, found.answered) == (False, False)
+    assert 0.3 <= time.monotonic() - started < 5
+    # asked again while the first question is still open: no second question, no second wait
+    started = time.monotonic()
+    again = places.look(tmp_path / "frozen", 0.3, is_dir=check)
+    assert (again.present, again.answered, check.asked) == (False, False, 1)
+    assert time.monotonic() - started < 0.2
+    check.release.set()
+    time.sleep(0.1)
+    assert places.look(tmp_path / "frozen", 0.3, is_dir=check).present  # it answers again
+    assert check.asked == 2  # a fresh question, not the old answer
+
+
+def test_a_folder_that_answers_is_seen_at_once(tmp_path: Path) -> None:
+    def failing(path: str) -> bool:
+        raise OSError(5, "Input/output error")  # a share dropping the connection
+
+    assert places.look(tmp_path).present
+    assert places.look(tmp_path / "missing") == places.Look(False)
+    assert places.look(tmp_path / "x", is_dir=failing) == places.Look(False)
+
+
+def test_an_away_place_is_named_with_why(tmp_path: Path) -> None:
+    share = places.away_reason(places.SERVER_HOME, Path("//nas/andy"), places.Look(False))
+    assert share == "the server home //nas/andy is not reachable"
+    slow = places.Look(False, answered=False, waited=15.2)
+    assert "did not answer within 15 s" in places.away_reason(places.SERVER_DATA, tmp_path, slow)
+    disk = places.away_reason(places.DESKTOP_BACKUP, Path("D:/LocalBackup"), places.Look(False))
+    assert "is not there" in disk and "disk" in disk
+
+
+def test_a_question_that_fails_with_a_bug_says_so_instead_of_away(tmp_path: Path) -> None:
+    def broken() -> object:
+        raise TypeError("a bug, not a share")
+
+    with pytest.raises(TypeError):
+        places.ask(f"broken {tmp_path}", broken).answer(5)
+    gone = tmp_path / "gone"
+    failing = places.ask(f"listing {gone}", lambda: list(gone.iterdir())).answer(5)
+    assert failing.answered and isinstance(failing.error, FileNotFoundError)  # an answer

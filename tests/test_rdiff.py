@@ -3,10 +3,16 @@ Rdiff.backup's waiting, refusing and repairing. A few tests run the real rdiff-b
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,11 +32,21 @@ REAL_RDIFF = rdiff.locate()
 class ScriptedRunner:
     """Stands in for Runner when the test is about Rdiff's own decisions: replays recorded lines."""
 
-    def __init__(self, lines: Sequence[str] = (), returncode: int = 0) -> None:
+    def __init__(
+        self,
+        lines: Sequence[str] = (),
+        returncode: int = 0,
+        then: Sequence[tuple[Sequence[str], int]] = (),
+    ) -> None:
         self.lines = list(lines)
         self.returncode = returncode
+        self.then = list(then)  # what later calls print, in turn, after the first
         self.calls: list[tuple[str, ...]] = []
         self.called_at: list[float] = []
+        self.notes: list[str] = []
+
+    def note(self, line: str) -> None:
+        self.notes.append(line)
 
     def run(
         self,
@@ -42,6 +58,9 @@ class ScriptedRunner:
         cancel: CancelToken | None = None,
         keep: Callable[[str], bool] | None = None,
     ) -> ProcessResult:
+        if self.calls and self.then:
+            lines, code = self.then.pop(0)
+            self.lines, self.returncode = list(lines), code
         self.calls.append(tuple(argv))
         self.called_at.append(time.monotonic())
         for line in self.lines:
@@ -489,6 +508,180 @@ def test_messages_join_wrapped_lines_and_stop_at_the_next_message(recorded) -> N
 
 
 # ---------------------------------------------------------------------------
+# Locks: a live writer is waited for, never forced
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[[str], subprocess.Popen]]:
+    """Start a long sleep under a chosen name, as a process of that name would show to psutil."""
+    started: list[subprocess.Popen] = []
+
+    def start(name: str) -> subprocess.Popen:
+        program = tmp_path / "bin" / name
+        program.parent.mkdir(exist_ok=True)
+        if not program.exists():
+            program.symlink_to(shutil.which("sleep") or "/bin/sleep")
+        process = subprocess.Popen([str(program), "60"])
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+        process.wait()
+
+
+def cut_off_naming(tmp_path: Path, recorded, pid: int) -> tuple[Path, list[str]]:
+    """A repository whose later backup was cut off, and rdiff-backup's recorded refusal to
+    repair it while its marker names process `pid` ("still running")."""
+    repository = make_repository(tmp_path, recorded, "tree-killed-later")
+    lines = recorded.lines("rdiff", "backup-still-running")
+    named = f"id {pid} is still running"
+    return repository, [re.sub(r"id \d+ is still running", named, line) for line in lines]
+
+
+def write_lock(repository: Path, pid: int, host: str | None = None) -> None:
+    """rdiff-backup's lock.yml as its lock() writes it (yaml.safe_dump, keys sorted)."""
+    data = repository / rdiff.DATA_DIR
+    data.mkdir(parents=True, exist_ok=True)
+    stamp_text = "'2026-12-01T10:00:00+00:00'"
+    (data / rdiff.LOCK_FILE).write_text(
+        f"cmd: rdiff-backup\nhostname: {host or socket.gethostname()}\npid: {pid}\n"
+        f"timestamp: {stamp_text}\n"
+    )
+
+
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
+@pytest.mark.parametrize(
+    ("name", "alive"),
+    [("rdiff-backup", True), ("MegaBackup", True), ("MegaBackup.exe", True), ("sleep", False)],
+)
+def test_a_backup_process_is_told_by_its_name(spawn, name: str, alive: bool) -> None:
+    assert rdiff.backup_process_alive(spawn(name).pid) is alive
+
+
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
+def test_a_process_that_ended_holds_nothing(spawn) -> None:
+    process = spawn("rdiff-backup")
+    process.kill()
+    time.sleep(0.2)  # a zombie now: not yet waited for
+    assert rdiff.backup_process_alive(process.pid) is False
+    process.wait()
+    assert rdiff.backup_process_alive(process.pid) is False
+    assert rdiff.backup_process_alive(os.getpid()) is False  # we never run it inside ourselves
+
+
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
+def test_a_live_megabackup_named_by_a_cut_off_session_is_waited_for_never_forced(
+    tmp_path: Path, recorded, spawn
+) -> None:
+    # On Windows the snapshot runs as MegaBackup.exe --rdiff-backup: a name without "rdiff".
+    live = spawn("MegaBackup")
+    repository, lines = cut_off_naming(tmp_path, recorded, live.pid)
+    runner = ScriptedRunner(lines, recorded.returncode("rdiff", "backup-still-running"))
+    tool = rdiff.Rdiff(runner, PREFIX, clock=lambda: 2e9, lock_wait=0.5)
+    outcome = tool.backup(tmp_path / "src", repository)
+    assert outcome.status == "busy" and outcome.status.outcome == "skipped"
+    assert "an earlier snapshot is still finishing" in outcome.message
+    assert f"process {live.pid}" in outcome.message
+    assert runner.calls and not any("--force" in argv for argv in runner.calls)
+    assert any("waiting for it to finish" in note for note in runner.notes)
+
+
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
+def test_a_snapshot_that_ends_while_waited_for_lets_the_backup_run_without_force(
+    tmp_path: Path, recorded, spawn
+) -> None:
+    live = spawn("rdiff-backup")
+    repository, still = cut_off_naming(tmp_path, recorded, live.pid)
+    runner = ScriptedRunner(still, 1, then=[(recorded.lines("rdiff", "backup-second"), 0)])
+    threading.Timer(0.3, live.kill).start()
+    tool = rdiff.Rdiff(runner, PREFIX, clock=lambda: 2e9, lock_wait=20)
+    started = time.monotonic()
+    outcome = tool.backup(tmp_path / "src", repository)
+    assert outcome.status == "ok", outcome.message
+    assert len(runner.calls) == 2 and not any("--force" in argv for argv in runner.calls)
+    assert time.monotonic() - started < 10  # it went on as soon as the other one ended
+
+
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
+def test_a_number_reused_by_another_program_is_cleared_with_force(
+    tmp_path: Path, recorded, spawn
+) -> None:
+    stranger = spawn("sleep")
+    repository, still = cut_off_naming(tmp_path, recorded, stranger.pid)
+    runner = ScriptedRunner(still, 1, then=[(recorded.lines("rdiff", "backup-second"), 0)])
+    outcome = rdiff.Rdiff(runner, PREFIX, clock=lambda: 2e9).backup(tmp_path / "src", repository)
+    assert outcome.status == "ok"
+    assert "--force" not in runner.calls[0] and "--force" in runner.calls[1]
+    assert f"cleared the lock left by an interrupted snapshot (process {stranger.pid})" in (
+        outcome.message
+    )
+
+
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
+def test_a_first_snapshot_still_being_written_is_never_started_over(
+    tmp_path: Path, recorded, spawn
+) -> None:
+    # A killed first backup is started over with --force, which deletes the repository first:
+    # while the one that writes it is alive, that would destroy its work as it goes.
+    live = spawn("rdiff-backup")
+    repository = make_repository(tmp_path, recorded, "tree-killed-first")
+    write_lock(repository, live.pid)
+    runner = ScriptedRunner(recorded.lines("rdiff", "backup-force-repair"))
+    outcome = rdiff.Rdiff(runner, PREFIX, lock_wait=0.5).backup(tmp_path / "src", repository)
+    assert outcome.status == "busy"
+    assert runner.calls == []
+
+
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
+def test_a_lock_left_by_a_dead_snapshot_or_another_computer_holds_nothing(
+    tmp_path: Path, recorded, spawn
+) -> None:
+    ended = spawn("rdiff-backup")
+    ended.kill()
+    ended.wait()
+    for index, (pid, host) in enumerate([(ended.pid, None), (spawn("rdiff-backup").pid, "nas")]):
+        repository = make_repository(tmp_path / str(index), recorded, "tree-killed-first")
+        write_lock(repository, pid, host)
+        runner = ScriptedRunner(recorded.lines("rdiff", "backup-force-repair"))
+        outcome = rdiff.Rdiff(runner, PREFIX, lock_wait=30).backup(tmp_path / "src", repository)
+        assert outcome.status == "ok", (pid, host, outcome.message)
+        assert "--force" in runner.calls[0]
+
+
+def test_a_locked_repository_with_an_unknown_holder_is_retried_never_forced(
+    tmp_path: Path, recorded
+) -> None:
+    repository = make_repository(tmp_path, recorded, "tree-healthy")
+    write_lock(repository, 12345, host="another-computer")  # whoever holds it, we cannot tell
+    lines = recorded.lines("rdiff", "backup-locked", root=tmp_path)
+    runner = ScriptedRunner(lines, recorded.returncode("rdiff", "backup-locked"))
+    outcome = rdiff.Rdiff(runner, PREFIX, clock=lambda: 2e9, lock_wait=2.5).backup(
+        tmp_path / "src", repository
+    )
+    assert outcome.status == "busy"
+    assert len(runner.calls) >= 2 and not any("--force" in argv for argv in runner.calls)
+
+
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
+def test_the_wait_for_an_earlier_snapshot_is_cut_short_by_a_cancel(
+    tmp_path: Path, recorded, spawn
+) -> None:
+    repository = make_repository(tmp_path, recorded, "tree-healthy")
+    write_lock(repository, spawn("rdiff-backup").pid)
+    cancel = CancelToken()
+    threading.Timer(0.2, cancel.cancel).start()
+    started = time.monotonic()
+    runner = ScriptedRunner()
+    outcome = rdiff.Rdiff(runner, PREFIX, lock_wait=60).backup(
+        tmp_path / "src", repository, cancel=cancel
+    )
+    assert outcome.status == "cancelled" and runner.calls == []
+    assert time.monotonic() - started < 5
+
+
+# ---------------------------------------------------------------------------
 # Rdiff with the real tool
 
 
@@ -572,3 +765,59 @@ def test_a_repository_that_quotes_nothing_leaves_names_as_they_are(tmp_path: Pat
     assert quoting.unquote("meeting;100.txt") == "meeting;100.txt"  # a real name, not a quote
     dos = rdiff.Quoting.of(quoting_repository(tmp_path / "dos", b"", "escape_dos_devices"))
     assert dos.quote("Docs/con.txt") == "Docs/;099on.txt"
+
+
+def _holder_writing(source: Path, repository: Path) -> subprocess.Popen:
+    """A real later backup of repository, stopped (SIGSTOP) once it holds the lock: alive and
+    writing, as an orphan of a killed cycle would be."""
+    tool = rdiff.Rdiff(Runner(), REAL_RDIFF)
+    assert tool.backup(source, repository).status == "ok"
+    for index in range(300):
+        (source / f"more-{index:03}.txt").write_text(f"more {index}\n" * 200)
+    time.sleep(1.1)  # one snapshot a second at most
+    argv = rdiff.backup_argv(REAL_RDIFF, source, repository)
+    holder = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline and rdiff.lock_file_pid(repository) != holder.pid:
+        time.sleep(0.002)
+    holder.send_signal(signal.SIGSTOP)
+    assert rdiff.lock_file_pid(repository) == holder.pid, "the holder never took the lock"
+    return holder
+
+
+@pytest.mark.posix  # a process named by a symbolic link, SIGSTOP
+@pytest.mark.realtools
+def test_a_snapshot_never_runs_beside_a_live_one_with_the_real_tool(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.txt").write_text("one")
+    repository = tmp_path / "repo"
+    holder = _holder_writing(source, repository)
+    logged: list[str] = []
+    try:
+        busy = rdiff.Rdiff(Runner(log=logged.append), REAL_RDIFF, lock_wait=1.5).backup(
+            source, repository
+        )
+        assert busy.status == "busy", busy.message
+        assert "an earlier snapshot is still finishing" in busy.message
+        assert not any("--force" in line for line in logged)
+
+        # it goes on once the other one has finished, and both snapshots are whole
+        (source / "a.txt").write_text("two, after the other snapshot began")
+        threading.Timer(0.5, holder.send_signal, args=(signal.SIGCONT,)).start()
+        done = rdiff.Rdiff(Runner(log=logged.append), REAL_RDIFF, lock_wait=60).backup(
+            source, repository
+        )
+        assert holder.wait(30) == 0
+        assert done.status == "ok", done.message
+    finally:
+        holder.send_signal(signal.SIGCONT)
+        holder.wait(30)
+    assert not any("--force" in line for line in logged)
+    sessions = list((repository / rdiff.DATA_DIR).glob("session_statistics.*"))
+    assert len(sessions) == 3  # the first, the other one, and ours: none of them cut off
+    assert not rdiff.inspect(repository).interrupted_backup
+    assert (repository / "a.txt").read_text() == "two, after the other snapshot began"
+    assert (repository / "more-299.txt").is_file()
+    verified = rdiff.Rdiff(Runner(), REAL_RDIFF).verify(repository)
+    assert verified.damaged == () and not verified.failure

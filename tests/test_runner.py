@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from megabackup.tools import runner
 from megabackup.tools.runner import CancelToken, ProcessStartError, Runner
 
 PY = sys.executable
@@ -236,3 +238,74 @@ def test_recorded_tool_output_comes_out_as_the_tests_read_it(recorded) -> None:
         code = f"import sys; sys.stdout.buffer.write({raw!r})"
         result = Runner().run(python(code))
         assert list(result.lines) == recorded.lines(tool, name)
+
+
+# ---- tools end with MegaBackup -------------------------------------------------------------------
+def _pid_of_tool(started: subprocess.Popen, timeout: float = 20) -> int:
+    assert started.stdout is not None
+    line = started.stdout.readline().strip()
+    assert line.startswith("tool "), f"the stand-in did not start its tool: {line!r}"
+    return int(line.split()[1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_tool_ends_when_megabackup_is_killed_alone() -> None:
+    # A stand-in for the cycle: a lane thread of a pool starts the tool and waits on it; then the
+    # process alone (not its group) is killed, as by a crash or the OOM killer.
+    code = (
+        "import sys, threading\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from megabackup.tools.runner import Runner\n"
+        "tool = [sys.executable, '-c', 'import os, time; print(os.getpid(), flush=True); "
+        "time.sleep(60)']\n"
+        "def lane():\n"
+        "    Runner().run(tool, on_line=lambda line: print('tool', line, flush=True))\n"
+        "with ThreadPoolExecutor(2) as pool:\n"
+        "    pool.submit(lane)\n"
+    )
+    stand_in = subprocess.Popen(python(code), stdout=subprocess.PIPE, text=True)
+    try:
+        tool = _pid_of_tool(stand_in)
+        assert alive(tool)
+        stand_in.kill()
+        stand_in.wait()
+        assert wait_for(lambda: not alive(tool), 0.5), "the tool outlived MegaBackup"
+    finally:
+        stand_in.kill()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_tool_outlives_the_thread_that_asked_for_it() -> None:
+    # Linux sends the parent-death signal when the *thread* that forked ends, so a tool must
+    # never be forked by a short-lived thread (a finished lane, the tray's cycle thread).
+    started: list[subprocess.Popen] = []
+    asker = threading.Thread(
+        target=lambda: started.append(runner.start(["sleep", "30"], stdout=subprocess.DEVNULL))
+    )
+    asker.start()
+    asker.join()
+    (tool,) = started
+    try:
+        time.sleep(0.3)
+        assert tool.poll() is None, "the tool died with the thread that asked for it"
+    finally:
+        tool.kill()
+        tool.wait()
+
+
+def test_a_lane_that_finishes_leaves_the_tool_of_another_lane_running() -> None:
+    results: dict[str, object] = {}
+
+    def lane(name: str, code: str) -> None:
+        results[name] = Runner().run(python(code))
+
+    slow = threading.Thread(
+        target=lane, args=("slow", "import time; time.sleep(1.0); print('finished')")
+    )
+    quick = threading.Thread(target=lane, args=("quick", "print('quick')"))
+    slow.start()
+    time.sleep(0.2)
+    quick.start()
+    quick.join()  # this lane's thread is gone while the slow tool still runs
+    slow.join()
+    assert results["slow"].returncode == 0 and results["slow"].lines == ("finished",)

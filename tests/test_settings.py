@@ -77,6 +77,8 @@ def test_a_minimal_file_takes_the_defaults(places: dict[str, Path]) -> None:
     assert loaded.folders.home == () and loaded.folders.ignore == settings.DEFAULT_IGNORE
     assert loaded.safety.conflicts == "keep-both"
     assert loaded.schedule.every_hours == 4.0
+    assert loaded.schedule.on_battery and loaded.schedule.on_drive_connected
+    assert loaded.notifications.away_hours == 24
     assert loaded.tools.rdiff_backup is None
 
 
@@ -220,6 +222,10 @@ def document(places: dict[str, Path]) -> dict:
         ("schedule", "every_hours", float("nan"), "not a number"),
         ("schedule", "every_hours", float("inf"), "too large"),
         ("notifications", "overdue_days", 0, "too small"),
+        ("notifications", "away_hours", 0, "too small"),
+        ("notifications", "away_hours", 1.5, "whole number"),
+        ("schedule", "on_battery", "no", "true or false"),
+        ("schedule", "on_drive_connected", 1, "true or false"),
         ("external", "name", "F:/MegaBackup", "must not contain"),
         ("external", "name", 5, "must be text"),
         ("folders", "home", ["/Documents"], "not a full path"),

@@ -31,6 +31,8 @@ from megabackup.tray.worker import (
 
 NOW = dt.datetime(2026, 11, 30, 13, 0).timestamp()
 AT_1530 = dt.datetime(2026, 11, 30, 15, 30).timestamp()
+AT_0902 = dt.datetime(2026, 11, 30, 9, 2).timestamp()
+AT_1230 = dt.datetime(2026, 11, 30, 12, 30).timestamp()
 HOUR = 3600.0
 GOOD = TrayState(
     taken=NOW, last_finished=NOW - 2 * HOUR, last_outcome=Outcome.OK, last_summary="All good"
@@ -118,6 +120,43 @@ def snap(**changes: Any) -> TrayState:
             "MegaBackup stopped working; see the log and start it again",
         ),
         (snap(stopped=True, quitting=True), IconState.PAUSED, "MegaBackup has stopped"),
+        (
+            snap(
+                last_outcome=Outcome.AWAY,
+                away=(("server home", AT_0902),),
+                backed_up=(("server home", AT_0902 - HOUR), ("desktop home", AT_1230)),
+            ),
+            IconState.WAITING,
+            "Server not reachable since 09:02; this PC was backed up at 12:30",
+        ),
+        (
+            snap(
+                last_outcome=Outcome.AWAY,
+                away=(("server data", AT_0902 + 60), ("server home", AT_0902)),
+                backed_up=(("desktop home", AT_1230),),
+            ),
+            IconState.WAITING,
+            "Server not reachable since 09:02; this PC was backed up at 12:30",
+        ),
+        (
+            snap(
+                last_outcome=Outcome.AWAY,
+                away=(("desktop backup", AT_0902),),
+                backed_up=(("server home", AT_1230), ("desktop home", AT_0902 - HOUR)),
+            ),
+            IconState.WAITING,
+            "Backup disk not connected since 09:02; the server was backed up at 12:30",
+        ),
+        (
+            snap(last_outcome=Outcome.AWAY, away=(("external drive", AT_0902),)),
+            IconState.WAITING,
+            "USB drive not connected since 09:02",
+        ),
+        (
+            snap(power_hold=True),
+            IconState.OK,
+            "Last backup 2 hours ago, all good; on battery, the next backup waits for power",
+        ),
     ],
 )
 def test_status_line_and_icon(snapshot: TrayState, state: IconState, line: str) -> None:
@@ -133,6 +172,15 @@ def test_what_needs_the_person_wins_over_good_news() -> None:
     assert menu.view(failed).state is IconState.ERROR
     conflicted = snap(open_conflicts=3, overdue=(("server home", 8),))
     assert menu.view(conflicted).state is IconState.WARNING
+    # A place away is ordinary: what needs the person (and an overdue place) shows over it
+    away = {"last_outcome": Outcome.AWAY, "away": (("server home", AT_0902),)}
+    assert menu.view(snap(**away)).state is IconState.WAITING
+    assert menu.view(snap(**away, open_conflicts=1)).state is IconState.WARNING
+    assert menu.view(snap(**away, overdue=(("server home", 8),))).state is IconState.OVERDUE
+    other_warnings = snap(last_outcome=Outcome.WARNING, away=away["away"], last_summary="x")
+    assert menu.view(other_warnings).state is IconState.WARNING
+    held = snap(**away, last_summary="x", power_hold=True, running=True)
+    assert "battery" not in menu.view(held).line  # running: nothing waits
 
 
 def test_progress_fills_the_icon_ring_step_by_step() -> None:

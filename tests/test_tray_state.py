@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from megabackup.engine.status import PlaceFreshness, Status
+from megabackup.engine.status import AwayPlace, PlaceFreshness, Status
 from megabackup.history import RunRow
 from megabackup.outcome import Outcome
 from megabackup.tray.scheduler import Due, PauseState
@@ -43,3 +43,13 @@ def test_the_worker_keeps_only_its_latest_results(tmp_path) -> None:
     for number in range(KEPT_RESULTS + 5):
         worker.results.append(number)  # type: ignore[arg-type]
     assert list(worker.results) == list(range(5, KEPT_RESULTS + 5))
+
+
+def test_the_places_away_and_the_last_good_snapshots_come_from_the_history() -> None:
+    run = RunRow(4, NOW - 100, NOW - 50, Outcome.AWAY, "schedule", "Done with what...", "")
+    places = (PlaceFreshness("server home", None), PlaceFreshness("desktop home", NOW - 60))
+    away = (AwayPlace("server home", NOW - DAY, "the server home //nas/andy is not reachable"),)
+    state = tray_state(facts(history=Status(run, places, (), False, away), power_hold=True))
+    assert state.away == (("server home", NOW - DAY),)
+    assert state.backed_up == (("desktop home", NOW - 60),)  # never: not listed
+    assert state.last_outcome == Outcome.AWAY and state.power_hold

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ctypes
+import struct
 import subprocess
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from megabackup import places, winsys
+from megabackup import places, power, winsys
 from megabackup.tools import runner
 from megabackup.tray import autostart
 
@@ -383,3 +387,158 @@ def test_a_path_in_short_names_is_given_its_long_name() -> None:
     assert winsys.long_path_name("C:\\X~1", kernel32) == long  # longer than the first buffer
     assert winsys.long_path_name("C:\\gone", kernel32) == "C:\\gone"  # Windows cannot say
     assert winsys.long_path_name("/home/andy") == "/home/andy"  # not Windows
+
+
+# ---- children that end with us: a job object -----------------------------------------------------
+class FakeJobKernel32:
+    """CreateJobObjectW, SetInformationJobObject, AssignProcessToJobObject, CloseHandle: what
+    each was given, read back from the structures the way Windows reads them."""
+
+    def __init__(self, refuse_limits: bool = False) -> None:
+        self.refuse_limits = refuse_limits
+        self.created = 0
+        self.limits: list[tuple[int, int, int, int]] = []  # job, class, LimitFlags, size
+        self.assigned: list[tuple[int, int]] = []
+        self.closed: list[int] = []
+
+    def CreateJobObjectW(self, attributes: object, name: object) -> int:
+        assert attributes is None and name is None  # an unnamed job no other program can open
+        self.created += 1
+        return 0x40 + self.created
+
+    def SetInformationJobObject(self, job: int, kind: int, info: Any, size: int) -> int:
+        limits = info._obj  # what ctypes.byref points at
+        self.limits.append((job, kind, limits.BasicLimitInformation.LimitFlags, size))
+        return 0 if self.refuse_limits else 1
+
+    def AssignProcessToJobObject(self, job: int, process: int) -> int:
+        self.assigned.append((job, process))
+        return 1
+
+    def CloseHandle(self, handle: int) -> int:
+        self.closed.append(handle)
+        return 1
+
+
+def test_the_job_ends_its_processes_when_its_last_handle_closes() -> None:
+    kernel32 = FakeJobKernel32()
+    job = winsys.job_that_ends_with_us(kernel32)
+    assert job == 0x41
+    # JobObjectExtendedLimitInformation (9) with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE (0x2000)
+    assert kernel32.limits == [(0x41, 9, 0x2000, ctypes.sizeof(winsys.ExtendedLimitInformation))]
+    assert winsys.put_in_job(job, 0x1234, kernel32)
+    assert kernel32.assigned == [(0x41, 0x1234)]
+    assert kernel32.closed == []  # closing it would end every tool in it at once
+
+
+def test_a_job_windows_refuses_to_limit_is_closed_and_not_used() -> None:
+    kernel32 = FakeJobKernel32(refuse_limits=True)
+    assert winsys.job_that_ends_with_us(kernel32) is None
+    assert kernel32.closed == [0x41]
+
+
+@pytest.mark.skipif(struct.calcsize("P") != 8, reason="the layout of 64-bit Windows")
+def test_the_limit_structure_has_the_layout_of_winnt_h() -> None:
+    # JOBOBJECT_EXTENDED_LIMIT_INFORMATION is 144 bytes on x64, its LimitFlags at offset 16
+    # (after two LARGE_INTEGERs); a wrong layout would set some other limit, or none.
+    assert ctypes.sizeof(winsys.ExtendedLimitInformation) == 144
+    basic = winsys.ExtendedLimitInformation.BasicLimitInformation.offset
+    assert basic == 0 and winsys._BasicLimitInformation.LimitFlags.offset == 16
+    assert winsys.ExtendedLimitInformation.IoInfo.offset == 64
+
+
+def test_every_tool_on_windows_goes_into_one_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    kernel32 = FakeJobKernel32()
+    started: list[dict[str, Any]] = []
+
+    class Popen:  # what subprocess.Popen gives on Windows: a process handle
+        def __init__(self, argv: list[str], **options: Any) -> None:
+            started.append(options)
+            self._handle = 0x500 + len(started)
+
+    monkeypatch.setattr(runner.os, "name", "nt")
+    monkeypatch.setattr(subprocess, "CREATE_NO_WINDOW", 0x08000000, raising=False)
+    monkeypatch.setattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x200, raising=False)
+    monkeypatch.setattr(runner.subprocess, "Popen", Popen)
+    monkeypatch.setattr(winsys, "_kernel32", lambda: kernel32)
+    monkeypatch.setattr(runner, "_JOB", [])
+    runner.start(["rdiff-backup.exe"], stdout=subprocess.PIPE)
+    runner.start(["unison.exe"], stdout=subprocess.PIPE)
+    assert kernel32.created == 1  # one job for the life of the process
+    assert kernel32.assigned == [(0x41, 0x501), (0x41, 0x502)]
+    assert all(o["creationflags"] == 0x08000000 | 0x200 for o in started)
+
+
+# ---- staying awake, and power --------------------------------------------------------------------
+class FakePowerKernel32:
+    """SetThreadExecutionState (per thread, as Windows keeps it) and GetSystemPowerStatus."""
+
+    def __init__(self, ac: int = 1, battery_flag: int = 128, refuse: bool = False) -> None:
+        self.ac, self.battery_flag, self.refuse = ac, battery_flag, refuse
+        self.states: list[tuple[int, int]] = []  # (thread, flags)
+
+    def SetThreadExecutionState(self, flags: int) -> int:
+        self.states.append((threading.get_ident(), flags))
+        return 0 if self.refuse else 0x80000000  # the previous state
+
+    def GetSystemPowerStatus(self, status: Any) -> int:
+        status._obj.ACLineStatus = self.ac
+        status._obj.BatteryFlag = self.battery_flag
+        return 1
+
+
+def test_a_cycle_keeps_the_pc_awake_and_lets_it_sleep_again_from_the_same_thread() -> None:
+    kernel32 = FakePowerKernel32()
+    with power.kept_awake(windows=True, kernel32=kernel32):
+        # ES_CONTINUOUS | ES_SYSTEM_REQUIRED: until told otherwise, not for one timeout
+        assert [flags for _, flags in kernel32.states] == [0x80000001]
+    assert [flags for _, flags in kernel32.states] == [0x80000001, 0x80000000]
+    assert len({thread for thread, _ in kernel32.states}) == 1  # the request is the thread's
+
+
+def test_a_refused_wake_request_is_not_undone_and_stops_nothing() -> None:
+    kernel32 = FakePowerKernel32(refuse=True)
+    with power.kept_awake(windows=True, kernel32=kernel32):
+        pass
+    assert [flags for _, flags in kernel32.states] == [0x80000001]
+    with power.kept_awake(windows=False, kernel32=kernel32):
+        pass  # elsewhere nothing is asked
+    assert len(kernel32.states) == 1
+
+
+@pytest.mark.parametrize(
+    ("ac", "battery_flag", "expected"),
+    [
+        (0, 1, True),  # mains off, battery high: on battery
+        (1, 1, False),  # a laptop on mains
+        (1, 128, False),  # a desktop PC: no system battery
+        (255, 1, False),  # unknown: never a reason to hold a backup back
+        (0, 128, False),  # no battery at all cannot be running on one
+    ],
+)
+def test_on_battery_reads_the_mains_and_the_battery(ac: int, battery_flag: int, expected: bool):
+    assert power.on_battery(windows=True, kernel32=FakePowerKernel32(ac, battery_flag)) is expected
+
+
+def test_the_power_status_structure_has_the_layout_of_winbase_h() -> None:
+    assert ctypes.sizeof(winsys.SystemPowerStatus) == 12  # four BYTEs, two DWORDs
+
+
+@pytest.mark.parametrize(
+    ("reading", "expected"),
+    [
+        (None, False),  # no battery
+        (SimpleNamespace(power_plugged=False), True),
+        (SimpleNamespace(power_plugged=True), False),
+        (SimpleNamespace(power_plugged=None), False),  # psutil cannot tell
+    ],
+)
+def test_on_battery_elsewhere_is_psutils_reading(reading: object, expected: bool) -> None:
+    assert power.on_battery(windows=False, battery=lambda: reading) is expected
+
+
+def test_an_unreadable_battery_is_no_battery() -> None:
+    def broken() -> object:
+        raise RuntimeError("no power_supply class")
+
+    assert power.on_battery(windows=False, battery=broken) is False

@@ -17,6 +17,8 @@ from megabackup.engine.status import read_status
 from megabackup.locations import AppPaths
 from megabackup.notify import Notice
 from megabackup.settings import load
+from megabackup.tray import menu
+from megabackup.tray.icons import IconState
 from megabackup.tray.state import TrayState
 from megabackup.tray.worker import (
     BackupNow,
@@ -218,20 +220,123 @@ def test_the_schedule_starts_the_first_cycle_by_itself(setup: Setup) -> None:
     assert last.next_due.reason == "scheduled"
 
 
-def test_an_unreachable_drive_is_retried_soon_and_the_status_says_so(setup: Setup) -> None:
-    drive = load(setup.settings).external.path
-    assert drive is not None
-    drive.rename(drive.with_name("unplugged"))
-    worker = setup.worker(schedule=True, settle_seconds=3600)
+class FakeClock:
+    """The worker's clock, moved on by the test: minutes pass in an instant."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _found_by_its_marker(setup: Setup, extra: str = "") -> Path:
+    """The drive found on the mounted drives by its marker (no external.path), as most people
+    set it up; returns the drive's root, which the fake drive list names."""
+    text = setup.settings.read_text(encoding="utf-8")
+    kept = [line for line in text.splitlines() if not line.startswith("path = ")]
+    setup.settings.write_text("\n".join(kept) + "\n" + extra, encoding="utf-8")
+    return setup.settings.parent / "usb-drive"
+
+
+def _plugged_in_and_out(setup: Setup, extra: str = "") -> tuple[Worker, FakeClock, Path]:
+    usb = _found_by_its_marker(setup, extra)
+    unplugged = usb.with_name("usb-unplugged")
+    usb.rename(unplugged)
+    clock = FakeClock()
+    # settle far away: the first scheduled cycle never comes, only what the test starts
+    worker = setup.worker(
+        schedule=True,
+        settle_seconds=10**7,
+        tick_seconds=0.05,
+        clock=clock,
+        drive_roots=lambda: [usb],
+    )
     worker.submit(BackupNow())
-    setup.recorder.wait("the cycle", _cycles_done(setup))
-    setup.recorder.wait("the retry plan", lambda: _last(setup).retrying)
-    last = setup.recorder.last
-    assert last is not None and last.next_due is not None
-    assert last.next_due.reason == "retry"
-    assert 0 < last.next_due.at - time.time() <= 5 * 60
-    assert "not connected" in last.last_summary
-    assert [n.kind for n in setup.recorder.notices] == ["warning"]
+    setup.recorder.wait("the cycle without the drive", _cycles_done(setup))
+    return worker, clock, unplugged
+
+
+def test_an_unplugged_drive_is_waited_for_without_a_retry_or_a_notification(
+    setup: Setup,
+) -> None:
+    _plugged_in_and_out(setup)
+    last = _last(setup)
+    assert setup.runs() == [("tray", "away")]
+    assert last.last_outcome == "away" and not last.retrying
+    assert last.next_due is not None and last.next_due.reason == "scheduled"  # in 4 hours
+    view = menu.view(last)
+    assert view.state is IconState.WAITING
+    assert view.line.startswith("USB drive not connected since ")
+    assert "this PC was backed up at" in view.line
+    assert setup.recorder.notices == []  # an ordinary afternoon is not news
+
+
+def test_plugging_the_drive_in_catches_up_within_two_minutes(setup: Setup) -> None:
+    _worker, clock, unplugged = _plugged_in_and_out(setup)
+    unplugged.rename(unplugged.with_name("usb-drive"))
+    plugged_at = clock.now
+    for _ in range(6):  # half a minute at a time, as the worker ticks through it
+        clock.advance(30)
+        time.sleep(0.3)
+        if len(setup.runs()) > 1:
+            break
+    setup.recorder.wait("the catch-up", _cycles_done(setup, 2))
+    assert setup.runs() == [("tray", "away"), ("returned", "ok")]
+    assert clock.now - plugged_at <= 120
+    assert menu.view(_last(setup)).state is IconState.OK
+
+
+def test_with_the_setting_off_plugging_the_drive_in_starts_nothing(setup: Setup) -> None:
+    _worker, clock, unplugged = _plugged_in_and_out(
+        setup, "[schedule]\non_drive_connected = false\n"
+    )
+    unplugged.rename(unplugged.with_name("usb-drive"))
+    for _ in range(8):
+        clock.advance(30)
+        time.sleep(0.2)
+    assert setup.runs() == [("tray", "away")]
+
+
+def test_a_scheduled_backup_waits_for_mains_power_and_back_up_now_does_not(
+    setup: Setup,
+) -> None:
+    text = setup.settings.read_text(encoding="utf-8")
+    setup.settings.write_text(text + "[schedule]\non_battery = false\n", encoding="utf-8")
+    battery = [True]
+    worker = setup.worker(
+        schedule=True, settle_seconds=0.2, tick_seconds=0.05, on_battery=lambda: battery[0]
+    )
+    setup.recorder.wait("the hold", lambda: _last(setup).power_hold)
+    time.sleep(1.0)
+    assert setup.runs() == []  # due, but on battery
+    assert "on battery, the next backup waits for power" in menu.view(_last(setup)).line
+    battery[0] = False  # plugged in
+    setup.recorder.wait("the scheduled cycle", _cycles_done(setup))
+    assert setup.runs() == [("schedule", "ok")]
+    battery[0] = True
+    worker.submit(BackupNow())  # the person asked: it runs on battery too
+    setup.recorder.wait("the asked-for cycle", _cycles_done(setup, 2))
+    assert setup.runs()[-1] == ("tray", "ok")
+
+
+def test_a_place_away_longer_than_away_hours_is_told_once(setup: Setup) -> None:
+    server = setup.settings.parent / "server" / "home"
+    server.rename(server.with_name("home-out-of-reach"))
+    result = run_cycle(load(setup.settings), setup.paths, options=CycleOptions(trigger="test"))
+    assert result.outcome == "away"
+    a_day_later = time.time() + 25 * 3600
+    setup.worker(clock=lambda: a_day_later, tick_seconds=0.05)
+    setup.recorder.wait("the notice", lambda: setup.recorder.notices)
+    time.sleep(0.5)  # ten more ticks
+    (notice,) = setup.recorder.notices
+    assert notice.title == "Server home away for 25 hours"
+    assert notice.message.startswith(f"The server home {server} is not reachable since ")
+    assert notice.kind == "away"
+    assert menu.view(_last(setup)).line.startswith("Server not reachable since ")
 
 
 def test_invalid_settings_are_announced_and_the_last_good_ones_stay(setup: Setup) -> None:

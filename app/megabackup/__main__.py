@@ -2,11 +2,12 @@
 
 - `--rdiff-backup ARGS` runs rdiff-backup itself in this process's main thread: the exe calls
   itself that way, so the person needs neither Python nor rdiff-backup installed. The runner
-  starts that child with pipes for its output, so it has a real stdout even from a windowed exe.
-  Nothing may escape it: in a windowed exe an exception that leaves the script shows a modal
-  "Unhandled exception" dialog and the process waits for a click that never comes, holding up
-  the cycle (a full disk raises OSError inside rdiff-backup; `list increments --size` on a
-  deleted file raises KeyError). The traceback goes to the output the runner reads instead.
+  starts that child with pipes for its output, so it has a real stdout even from a windowed exe,
+  and this process ends with the one that started it. Nothing may escape it: in a windowed exe
+  an exception that leaves the script shows a modal "Unhandled exception" dialog and the process
+  waits for a click that never comes, holding up the cycle (a full disk raises OSError inside
+  rdiff-backup; `list increments --size` on a deleted file raises KeyError). The traceback goes
+  to the output the runner reads instead.
 - The exe with no arguments (a double-click) starts the tray. `megabackup` and
   `python -m megabackup` with no arguments print the help, as a command-line tool does.
 - A windowed exe has no stdout or stderr (both None). Before anything can print, they are
@@ -54,6 +55,9 @@ def run_rdiff_backup(argv: Sequence[str]) -> int:
     try:
         from rdiffbackup.run import main_run
 
+        from megabackup.tools.runner import end_with_parent
+
+        end_with_parent()  # the exe's bootloader may be killed; this second process goes too
         return int(main_run(list(argv)) or 0)
     except SystemExit as exc:  # its fatal errors: the message is out already
         code = exc.code

@@ -1,7 +1,7 @@
 """The command line: parse, dispatch, and map every known error to one plain line and an exit code.
 
-Exit codes: 0 all good, 1 the cycle ran with warnings or conflicts, 2 bad settings or usage,
-3 a step failed (or the cycle could not start).
+Exit codes: 0 all good, 1 the cycle ran with warnings or conflicts (or a place was away), 2 bad
+settings or usage, 3 a step failed (or the cycle could not start).
 """
 
 from __future__ import annotations
@@ -256,9 +256,12 @@ def _check(args: argparse.Namespace) -> int:
     print(f"Settings: {settings.source} is valid.")
     for problem in result.fatal:
         print(f"  PROBLEM: {problem}")
-    notes, windows_warnings = _look_through_homes(settings)
+    notes, windows_warnings = _look_through_homes(settings, result.away)
     result.warnings += windows_warnings
-    for warning in result.warnings + ([result.unison_problem] if result.unison_problem else []):
+    for reason in result.away.values():
+        print(f"  away: {reason}; what needs it waits for it")
+    warnings = result.warnings + ([result.unison_problem] if result.unison_problem else [])
+    for warning in warnings:
         print(f"  warning: {warning}")
     for note in notes:
         print(f"  note: {note}")
@@ -266,20 +269,22 @@ def _check(args: argparse.Namespace) -> int:
         print(f"  External drive: {result.drive}")
     if result.fatal:
         return ExitCode.FAILED
-    print("All places are ready." if not result.warnings else "Ready, with the warnings above.")
-    return ExitCode.WARNING if result.warnings or result.unison_problem else ExitCode.OK
+    ready = not (result.warnings or result.away)
+    print("All places are ready." if ready else "Ready, with the notes above.")
+    return ExitCode.WARNING if warnings or result.away else ExitCode.OK
 
 
-def _look_through_homes(settings: Settings) -> tuple[list[str], list[str]]:
+def _look_through_homes(settings: Settings, away: dict[str, str]) -> tuple[list[str], list[str]]:
     """(notes, warnings) from one walk of each home: what Windows keeps as links (never backed
     up), what cannot be read, and paths too long for Windows while its long paths are off. The
-    server data is left out here: it can be very large, and each cycle's report covers it."""
+    server data is left out here: it can be very large, and each cycle's report covers it; so is
+    a home that is away (a share that does not answer would hold the walk up)."""
     notes: list[str] = []
     warnings: list[str] = []
     long_paths_on = winsys.long_paths_enabled()
     for place in (places.DESKTOP_HOME, places.SERVER_HOME):
         root = place.path(settings)
-        if root is None or not root.is_dir():
+        if root is None or place.name in away or not root.is_dir():
             continue
         limit = settings.safety.max_clock_skew_seconds
         files, walk = check_tree(

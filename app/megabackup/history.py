@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -23,7 +23,7 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY,
         started REAL NOT NULL,
         finished REAL,
-        outcome TEXT NOT NULL,  -- running|ok|warning|failed|cancelled|interrupted
+        outcome TEXT NOT NULL,  -- running|ok|away|warning|failed|cancelled|interrupted
         trigger TEXT NOT NULL,
         summary TEXT NOT NULL DEFAULT '',
         log_path TEXT NOT NULL DEFAULT ''
@@ -33,7 +33,7 @@ MIGRATIONS: tuple[str, ...] = (
         position INTEGER NOT NULL,
         step TEXT NOT NULL,
         title TEXT NOT NULL,
-        status TEXT NOT NULL,            -- ok | warning | failed | skipped | cancelled
+        status TEXT NOT NULL,            -- ok|warning|failed|skipped|cancelled|held|away
         detail TEXT NOT NULL DEFAULT '',
         new_files INTEGER NOT NULL DEFAULT 0,
         changed_files INTEGER NOT NULL DEFAULT 0,
@@ -53,6 +53,14 @@ MIGRATIONS: tuple[str, ...] = (
         copies TEXT NOT NULL DEFAULT ''  -- conflict copies kept, one path per line
     );
     CREATE INDEX steps_by_step ON steps(step, status, finished);
+    """,
+    """
+    CREATE TABLE away (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        place TEXT NOT NULL,             -- the place's name: server home, external drive, ...
+        reason TEXT NOT NULL DEFAULT '', -- why: not reachable, did not answer, not connected
+        PRIMARY KEY (run_id, place)
+    );
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -230,6 +238,14 @@ class History:
                 [(run_id, c.path, c.resolution, c.detail, "\n".join(c.copies)) for c in conflicts],
             )
 
+    def record_away(self, run_id: int, away: Mapping[str, str]) -> None:
+        """The places a run found away (place name -> why), which its steps waited for."""
+        with self._connect() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO away (run_id, place, reason) VALUES (?, ?, ?)",
+                [(run_id, place, reason) for place, reason in away.items()],
+            )
+
     def finish_run(self, run_id: int, outcome: Outcome, summary: str, finished: float) -> None:
         with self._connect() as db:
             db.execute(
@@ -291,6 +307,41 @@ class History:
             ConflictRow(path, Resolution.read(resolution), detail, _lines(copies), run_id=run)
             for run, path, resolution, detail, copies in rows
         ]
+
+    def away(self, run_id: int) -> dict[str, str]:
+        """The places one run found away, with why (empty: all were there)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT place, reason FROM away WHERE run_id = ? ORDER BY place", (run_id,)
+            ).fetchall()
+        return dict(rows)
+
+    def away_since(self, place: str) -> float | None:
+        """When the place went away: the start of the first of the newest runs in a row that
+        found it away; None when the newest run found it there (or no run has looked)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT runs.started, away.place IS NOT NULL FROM runs "
+                "LEFT JOIN away ON away.run_id = runs.id AND away.place = ? "
+                "WHERE runs.outcome != ? ORDER BY runs.id DESC",
+                (place, Outcome.RUNNING),
+            )
+            since = None
+            for started, was_away in rows:
+                if not was_away:
+                    break
+                since = started
+        return since
+
+    def last_complete(self) -> float | None:
+        """When the newest cycle that found every place there and did its work ended."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT MAX(finished) FROM runs WHERE outcome IN (?, ?) "
+                "AND id NOT IN (SELECT run_id FROM away)",
+                (Outcome.OK, Outcome.WARNING),
+            ).fetchone()
+        return row[0] if row and row[0] is not None else None
 
     def last_source_files(self, steps: Sequence[str]) -> int:
         """How many files the newest good snapshot of these steps saw (0 if none)."""

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from megabackup import bundle
 from megabackup.outcome import Outcome
+from megabackup.words import moment_text
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class NoticeKind(str, Enum):
     FAILED = "failed"
     CONFLICTS = "conflicts"
     OVERDUE = "overdue"
+    AWAY = "away"
     WARNING = "warning"
     DONE = "done"
     SETTINGS = "settings"
@@ -96,6 +98,12 @@ class _Freshness(Protocol):
     last_good: float | None
 
 
+class _Away(Protocol):
+    place: str
+    since: float
+    reason: str
+
+
 def overdue_places(
     places: Iterable[_Freshness], now: float, overdue_days: int
 ) -> tuple[OverduePlace, ...]:
@@ -134,6 +142,23 @@ def overdue_notice(overdue: Sequence[OverduePlace]) -> Notice:
     text = "; ".join(overdue_text(p) for p in overdue)
     title = f"No good snapshot of {first.place} for {first.days} days"
     return Notice(title, text[0].upper() + text[1:] + ".", NoticeKind.OVERDUE)
+
+
+def away_too_long(away: Iterable[_Away], now: float, hours: float) -> list[_Away]:
+    """The places away for longer than `hours`: shorter absences are ordinary life, not news."""
+    return [place for place in away if now - place.since > hours * 3600]
+
+
+def away_notice(place: _Away, now: float) -> Notice:
+    """One place away for a long time: say since when, and that the rest goes on."""
+    hours = (now - place.since) / 3600
+    length = f"{hours:.0f} hours" if hours < 48 else f"{hours / 24:.0f} days"
+    title = f"{place.place[:1].upper()}{place.place[1:]} away for {length}"
+    message = (
+        f"{place.reason[:1].upper()}{place.reason[1:]} since {moment_text(place.since, False)}. "
+        "Everything else is backed up as usual; what needs it is done as soon as it is back."
+    )
+    return Notice(title, message, NoticeKind.AWAY)
 
 
 def _main_notice(result: _Cycle, on_success: bool) -> Notice | None:

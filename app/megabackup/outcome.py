@@ -10,8 +10,8 @@ from enum import Enum, IntEnum
 
 
 class Outcome(str, Enum):
-    """Steps end ok, warning, failed, skipped, not-needed, cancelled or held; cycles end ok,
-    warning, failed or cancelled, and the history also says running or interrupted."""
+    """Steps end ok, warning, failed, skipped, not-needed, cancelled, held or away; cycles end
+    ok, away, warning, failed or cancelled, and the history also says running or interrupted."""
 
     OK = "ok"
     WARNING = "warning"  # done, with something to look at (file errors, conflicts)
@@ -20,6 +20,7 @@ class Outcome(str, Enum):
     NOT_NEEDED = "not-needed"  # a skip that is good news (the sync changed nothing there)
     CANCELLED = "cancelled"
     HELD = "held"  # a sync waiting for the person's OK (mass deletions)
+    AWAY = "away"  # a step: a place it needs is away; a cycle: all the rest was done
     RUNNING = "running"  # history only: the cycle has not finished (or its process died)
     INTERRUPTED = "interrupted"  # history only: a running cycle whose process died
 
@@ -60,7 +61,7 @@ class ToolStatus(str, Enum):
 
 class ExitCode(IntEnum):
     OK = 0  # all good
-    WARNING = 1  # the cycle ran with warnings or conflicts
+    WARNING = 1  # the cycle ran with warnings or conflicts, or a place was away
     USAGE = 2  # bad settings or usage
     FAILED = 3  # a step failed, or the cycle could not start
 
@@ -68,7 +69,7 @@ class ExitCode(IntEnum):
     def of(cls, outcome: Outcome) -> ExitCode:
         if outcome is Outcome.OK:
             return cls.OK
-        if outcome is Outcome.WARNING:
+        if outcome in (Outcome.WARNING, Outcome.AWAY):  # away is ordinary life, not a failure
             return cls.WARNING
         return cls.FAILED
 

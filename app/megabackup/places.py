@@ -17,6 +17,8 @@ import hashlib
 import json
 import os
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -100,6 +102,103 @@ def sources(settings: Settings) -> tuple[Place, ...]:
 
 class PlaceError(MegaBackupError):
     """A place is present but not the right one; the cycle must stop before writing anything."""
+
+
+# ---------------------------------------------------------------------------
+# Away: a place whose folder is not there (a share out of reach, a disk not connected, a mapped
+# drive letter that is disconnected) is ordinary life, unlike a wrong or emptied one.
+
+ANSWER_SECONDS = 15.0  # a share that has not answered by then is away (Windows gives up after
+# 20 to 45 s on a server that is off; a hard NFS mount never does)
+
+
+@dataclass(frozen=True)
+class Look:
+    present: bool
+    answered: bool = True  # False: the question was still open when the wait ran out
+    waited: float = 0.0  # how long the unanswered question has been open, in seconds
+    error: str = ""  # the share answered with an error (an I/O error, a dropped connection)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a question to the file system gave within its wait: its value, or the OSError it
+    raised, or nothing yet (answered False)."""
+
+    answered: bool
+    value: object = None
+    error: OSError | None = None
+    waited: float = 0.0
+
+
+class Question:
+    """One question to the file system, asked on a thread of its own: a share that never answers
+    keeps only that thread waiting, never the cycle or the tray."""
+
+    def __init__(self, ask: Callable[[], object]) -> None:
+        self.started = time.monotonic()
+        self._value: object = None
+        self._error: Exception | None = None
+        self.done = threading.Event()
+        threading.Thread(target=self._ask, args=(ask,), name="megabackup-ask", daemon=True).start()
+
+    def _ask(self, ask: Callable[[], object]) -> None:
+        try:
+            self._value = ask()
+        except Exception as exc:  # handed to whoever waits for the answer
+            self._error = exc
+        finally:
+            self.done.set()
+
+    def answer(self, timeout: float) -> Answer:
+        """Wait for what is left of `timeout` since the question was asked. An OSError is the
+        file system's answer; anything else is a bug in the question, raised here."""
+        left = self.started + timeout - time.monotonic()
+        if not self.done.wait(max(0.0, left)):
+            return Answer(False, waited=time.monotonic() - self.started)
+        if self._error is not None and not isinstance(self._error, OSError):
+            raise self._error
+        return Answer(True, self._value, self._error)
+
+
+_QUESTIONS: dict[str, Question] = {}
+_QUESTIONS_LOCK = threading.Lock()
+
+
+def ask(key: str, question: Callable[[], object]) -> Question:
+    """Ask in the background; the same question (`key`) still open from an earlier ask is not
+    asked again, so a share that hangs never piles up threads, and its wait is not started over:
+    once it has gone unanswered for a timeout, every later answer is at once "no answer"."""
+    with _QUESTIONS_LOCK:
+        asked = _QUESTIONS.get(key)
+        if asked is None or asked.done.is_set():  # an answer is never reused: ask afresh
+            asked = _QUESTIONS[key] = Question(question)
+    return asked
+
+
+def look(
+    path: Path,
+    timeout: float = ANSWER_SECONDS,
+    *,
+    is_dir: Callable[[str], bool] = os.path.isdir,
+) -> Look:
+    """Whether a place's folder is there, waiting at most `timeout` seconds for the answer."""
+    key = os.fspath(path)
+    found = ask(f"exists {key}", lambda: is_dir(key)).answer(timeout)
+    if not found.answered:
+        return Look(False, answered=False, waited=found.waited)
+    return Look(bool(found.value) and found.error is None)
+
+
+def away_reason(place: Place, path: Path, found: Look) -> str:
+    """Why a place is away, in words the person knows it by."""
+    if not found.answered:
+        return f"the {place} {path} did not answer within {found.waited:.0f} s"
+    if found.error:
+        return f"the {place} {path} could not be read ({found.error})"
+    if place.side == SERVER:
+        return f"the {place} {path} is not reachable"
+    return f"the {place} {path} is not there (is its disk connected?)"
 
 
 DRIVE_MARKER = ".megabackup-drive"
@@ -232,11 +331,28 @@ def _now_iso() -> str:
 # Server markers and what each place looked like at the last cycle
 
 PLACE_MARKER = ".megabackup-place"
+# The server home's folder for the clock probe: writing and removing the probe there changes this
+# folder's time only, never the server home's own, which its snapshot holds. Left out of every
+# snapshot (CLOCK_FOLDER_IGNORE) and of the sync (unison ignores our .megabackup* names).
+CLOCK_FOLDER = ".megabackup-clock"
+CLOCK_FOLDER_IGNORE = f"{CLOCK_FOLDER}/"  # a folders.ignore pattern: this path from the root
 
 
-def read_place_marker(folder: Path) -> str | None:
-    """The id in a server folder's marker, or None if it carries none."""
-    data = read_json(folder / PLACE_MARKER)
+def read_place_marker(folder: Path, *, strict: bool = False) -> str | None:
+    """The id in a server folder's marker, or None if it carries none. `strict`: a read that
+    fails for another reason than a missing file (the share stopped answering) raises."""
+    marker = folder / PLACE_MARKER
+    if not strict:
+        data = read_json(marker)
+    else:
+        try:
+            text = Path(winsys.long_path(marker)).read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
     marker_id = data.get("id") if isinstance(data, dict) else None
     return marker_id if isinstance(marker_id, str) and marker_id else None
 

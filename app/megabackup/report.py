@@ -17,9 +17,12 @@ _MARKS = {
     Outcome.SKIPPED: "[skipped]",
     Outcome.NOT_NEEDED: "[-]      ",
     Outcome.CANCELLED: "[stopped]",
+    Outcome.HELD: "[waiting]",
+    Outcome.AWAY: "[away]   ",
 }
 _OUTCOMES = {
     Outcome.OK: "all good",
+    Outcome.AWAY: "done with what could be reached; the rest waits for a place that is away",
     Outcome.WARNING: "done, with something to look at",
     Outcome.FAILED: "FAILED",
     Outcome.CANCELLED: "cancelled",
@@ -30,6 +33,8 @@ def cycle_report(result: CycleResult) -> str:
     lines = [f"Backup cycle {result.run_id}: {_OUTCOMES.get(result.outcome, result.outcome)}"]
     for problem in result.problems:
         lines.append(f"  STOPPED: {problem}")
+    for reason in result.away.values():
+        lines.append(f"  away: {reason}")
     for warning in result.warnings:
         lines.append(f"  note: {warning}")
     for index, step in enumerate(result.steps, start=1):
@@ -70,6 +75,8 @@ def status_report(status: Status, now: float | None = None) -> str:
         lines.append(f"Last backup: {when}, {run.outcome}. {run.summary}".rstrip())
         if run.log_path:
             lines.append(f"  Log: {run.log_path}")
+    for away in status.away:
+        lines.append(f"Waiting since {_when(away.since, now)}: {away.reason}")
     lines.append("Last good snapshot of each place:")
     for place in status.places:
         text = _when(place.last_good, now) if place.last_good else "never"

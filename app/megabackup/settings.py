@@ -15,7 +15,7 @@ from typing import Any
 
 from megabackup.errors import MegaBackupError
 from megabackup.outcome import ExitCode
-from megabackup.places import PLACES, Place
+from megabackup.places import PLACES, Place, ask
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,6 +23,9 @@ else:  # the Windows rdiff-backup wheel pins us to 3.10, which has no tomllib
     import tomli as tomllib
 
 CONFLICT_POLICIES = ("keep-both", "skip")
+# The folder-list check looks only at places that answer at once: a share out of reach must not
+# hold up reading the settings (the preflight waits for it, and calls it away).
+LOOK_SECONDS = 2.0
 DEFAULT_IGNORE = ("*.tmp", "~$*", ".~lock.*#", "Thumbs.db", "desktop.ini", ".DS_Store")
 
 
@@ -63,12 +66,15 @@ class SafetySettings:
 class ScheduleSettings:
     every_hours: float
     full_check_every_days: float = 1.0  # unison compares contents, not only sizes and times
+    on_battery: bool = True  # False: a scheduled backup waits for mains power ("Back up now" not)
+    on_drive_connected: bool = True  # the USB drive plugged in starts a backup when one is due
 
 
 @dataclass(frozen=True)
 class NotificationSettings:
     on_success: bool
     overdue_days: int
+    away_hours: int = 24  # a place away this long is told (shorter absences are ordinary life)
 
 
 @dataclass(frozen=True)
@@ -164,10 +170,13 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "schedule": {
         "every_hours": Field("number", 4, low=0.25, high=24 * 31),
         "full_check_every_days": Field("number", 1, low=0, high=365),
+        "on_battery": Field("flag", True),
+        "on_drive_connected": Field("flag", True),
     },
     "notifications": {
         "on_success": Field("flag", True),
         "overdue_days": Field("whole", 7, low=1, high=3650),
+        "away_hours": Field("whole", 24, low=1, high=24 * 365),
     },
     "tools": {"rdiff_backup": Field("optional_path", None), "unison": Field("optional_path", None)},
     "retention": {
@@ -285,6 +294,8 @@ def validate(
         schedule=ScheduleSettings(
             every_hours=float(values["schedule"]["every_hours"]),
             full_check_every_days=float(values["schedule"]["full_check_every_days"]),
+            on_battery=values["schedule"]["on_battery"],
+            on_drive_connected=values["schedule"]["on_drive_connected"],
         ),
         notifications=NotificationSettings(**values["notifications"]),
         tools=ToolSettings(**values["tools"]),
@@ -470,7 +481,7 @@ def _check_places(values: dict[str, dict[str, Any]], problems: list[Problem]) ->
                 inner_path = path_a if inner_key == key_a else path_b
                 where = f"is inside {outer_key} ({outer_label})"
                 if _norm(inner_path) != _norm(inner_path, follow_links=False):
-                    where = f"is a link to {os.path.realpath(inner_path)}, {where[3:]}"
+                    where = f"is a link to {_real(inner_path)}, {where[3:]}"
                 if not place_by_setting(inner_key).is_source:
                     reason = f"{where}: a backup target must not be inside a folder it backs up"
                 else:
@@ -491,17 +502,18 @@ def _check_folder_lists(values: dict[str, dict[str, Any]], problems: list[Proble
     for kind, roots in sides.items():
         names = values["folders"][kind]
         configured = [r for r in roots if r is not None]
-        reachable = [r for r in configured if r.is_dir()]
-        if not names or not reachable or len(reachable) < len(configured):
+        surveys = [_survey(root, names) for root in configured] if names else []
+        if not names or not configured or None in surveys:
             # An unreachable place is reported by the preflight, not as a settings error, and a
             # folder that is missing here may well be on the side that could not be looked at.
             continue
-        existing = _children(reachable)
+        found = [survey for survey in surveys if survey is not None]
+        existing = sorted({child for survey in found for child in survey.children})
         where = "desktop or server home" if kind == "home" else "server data folder"
         for index, name in enumerate(names):
-            if any((root / name).is_dir() for root in reachable):
+            if any(name in survey.folders for survey in found):
                 continue
-            if any((root / name).exists() for root in reachable):
+            if any(name in survey.others for survey in found):
                 problems.append(
                     Problem(
                         f"folders.{kind}[{index}]", f"is a file, not a folder, in {where}", name
@@ -512,6 +524,30 @@ def _check_folder_lists(values: dict[str, dict[str, Any]], problems: list[Proble
             problems.append(
                 Problem(f"folders.{kind}[{index}]", reason + _folder_hint(name, existing), name)
             )
+
+
+@dataclass(frozen=True)
+class _Survey:
+    children: tuple[str, ...]  # the folders in a place's root
+    folders: frozenset[str]  # the listed names that are folders there
+    others: frozenset[str]  # the listed names that are there, but not as folders
+
+
+def _survey(root: Path, names: Iterable[str]) -> _Survey | None:
+    """What a place holds of the listed folders, asked for at most LOOK_SECONDS; None when it
+    is not there or does not answer in that time."""
+
+    def question() -> _Survey | None:
+        if not root.is_dir():
+            return None
+        with os.scandir(root) as entries:
+            children = tuple(entry.name for entry in entries if entry.is_dir())
+        folders = frozenset(name for name in names if (root / name).is_dir())
+        others = frozenset(n for n in names if n not in folders and (root / n).exists())
+        return _Survey(children, folders, others)
+
+    answer = ask(f"survey {root} {sorted(names)}", question).answer(LOOK_SECONDS)
+    return answer.value if isinstance(answer.value, _Survey) else None
 
 
 def _folder_hint(name: str, existing: list[str]) -> str:
@@ -545,16 +581,6 @@ def _split_into(name: str, existing: list[str]) -> list[str] | None:
                 break
     found = best[len(key)]
     return found if found and len(found) > 1 else None
-
-
-def _children(roots: Iterable[Path]) -> list[str]:
-    names: set[str] = set()
-    for root in roots:
-        try:
-            names.update(entry.name for entry in os.scandir(root) if entry.is_dir())
-        except OSError:
-            continue
-    return sorted(names)
 
 
 # ---------------------------------------------------------------------------
@@ -627,8 +653,16 @@ def _fold(name: str) -> str:
 def _norm(path: Path, follow_links: bool = True) -> str:
     """The folder a path really is: a link (a junction on Windows) is followed, or a backup
     reached through one could sit inside the folder it backs up and copy itself into itself."""
-    absolute = os.path.realpath(path) if follow_links else os.path.abspath(path)
+    absolute = _real(path) if follow_links else os.path.abspath(path)
     return os.path.normcase(os.path.normpath(absolute))
+
+
+def _real(path: Path) -> str:
+    """The path with its links followed, asked for at most LOOK_SECONDS: a share that does not
+    answer is taken as it is written (the preflight reports it as away)."""
+    absolute = os.path.abspath(path)
+    answer = ask(f"realpath {absolute}", lambda: os.path.realpath(absolute)).answer(LOOK_SECONDS)
+    return answer.value if isinstance(answer.value, str) else absolute
 
 
 def _inside(inner: str, outer: str) -> bool:

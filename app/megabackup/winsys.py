@@ -11,16 +11,21 @@
 - the registry Run key that starts the tray at login, and whether Windows' long paths are on;
 - DPI awareness for our windows, so they are sharp at 125-150 % display scaling;
 - a console for the windowed exe when it is run from one (`MegaBackup.exe status` in cmd): the
-  console of the bootloader's parent, since the one-file bootloader has none to share.
+  console of the bootloader's parent, since the one-file bootloader has none to share;
+- a job object that ends the tools with MegaBackup however it ends (Windows does not end
+  children with their parent: "End task" or a crash would leave rdiff-backup writing alone);
+- keeping the PC awake while a cycle runs, and whether it runs on battery.
 
-Ending a process tree is not here: tools/runner.py is the only module that starts processes, and
-on Windows it ends a tree with `taskkill /T /F /PID` (a one-file exe is two processes).
+Starting and ending processes is not here: tools/runner.py is the only module that starts
+processes (it puts each child into the job), and on Windows it ends a tree with
+`taskkill /T /F /PID` (a one-file exe is two processes).
 
 The string functions are pure and take `windows=` so they are tested on any system.
 """
 
 from __future__ import annotations
 
+import ctypes
 import ntpath
 import os
 import string
@@ -49,8 +54,22 @@ _EXTENDED, _EXTENDED_UNC = "\\\\?\\", "\\\\?\\UNC\\"
 
 def _kernel32() -> Any:
     import ctypes
+    from ctypes import wintypes
 
-    return ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    k = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    # Handles are pointer-sized and EXECUTION_STATE is unsigned: left to ctypes' default (a C
+    # int), a handle would be cut to 32 bits and a previous state read as a negative number.
+    k.CreateJobObjectW.restype = wintypes.HANDLE
+    k.CreateJobObjectW.argtypes = (ctypes.c_void_p, wintypes.LPCWSTR)
+    k.SetInformationJobObject.argtypes = (
+        wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD
+    )  # fmt: skip
+    k.AssignProcessToJobObject.argtypes = (wintypes.HANDLE, wintypes.HANDLE)
+    k.CloseHandle.argtypes = (wintypes.HANDLE,)
+    k.SetThreadExecutionState.restype = ctypes.c_uint32
+    k.SetThreadExecutionState.argtypes = (ctypes.c_uint32,)
+    k.GetSystemPowerStatus.argtypes = (ctypes.POINTER(SystemPowerStatus),)
+    return k
 
 
 # ---- drive letters -------------------------------------------------------------------------------
@@ -351,3 +370,106 @@ def _parent_process(pid: int) -> tuple[int, str] | None:
         return parent.pid, parent.exe()
     except (psutil.Error, OSError):
         return None
+
+
+# ---- children that end with us -------------------------------------------------------------------
+JOB_OBJECT_EXTENDED_LIMIT_INFORMATION = 9  # the JOBOBJECTINFOCLASS value
+JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000
+
+
+class _BasicLimitInformation(ctypes.Structure):
+    _fields_ = (
+        ("PerProcessUserTimeLimit", ctypes.c_int64),
+        ("PerJobUserTimeLimit", ctypes.c_int64),
+        ("LimitFlags", ctypes.c_uint32),
+        ("MinimumWorkingSetSize", ctypes.c_size_t),
+        ("MaximumWorkingSetSize", ctypes.c_size_t),
+        ("ActiveProcessLimit", ctypes.c_uint32),
+        ("Affinity", ctypes.c_size_t),  # ULONG_PTR
+        ("PriorityClass", ctypes.c_uint32),
+        ("SchedulingClass", ctypes.c_uint32),
+    )
+
+
+class _IoCounters(ctypes.Structure):
+    _fields_ = tuple(
+        (name, ctypes.c_uint64)
+        for name in (
+            "ReadOperationCount", "WriteOperationCount", "OtherOperationCount",
+            "ReadTransferCount", "WriteTransferCount", "OtherTransferCount",
+        )
+    )  # fmt: skip
+
+
+class ExtendedLimitInformation(ctypes.Structure):
+    """JOBOBJECT_EXTENDED_LIMIT_INFORMATION, laid out as in winnt.h."""
+
+    _fields_ = (
+        ("BasicLimitInformation", _BasicLimitInformation),
+        ("IoInfo", _IoCounters),
+        ("ProcessMemoryLimit", ctypes.c_size_t),
+        ("JobMemoryLimit", ctypes.c_size_t),
+        ("PeakProcessMemoryUsed", ctypes.c_size_t),
+        ("PeakJobMemoryUsed", ctypes.c_size_t),
+    )
+
+
+def job_that_ends_with_us(kernel32: Any = None) -> int | None:
+    """A job object whose processes all end when its last handle closes. Only this process
+    holds that handle and never closes it, so Windows closes it when this process ends, however
+    it ends. None if Windows refused (the tools then simply outlive a crash, as before)."""
+    k = kernel32 or _kernel32()
+    job = k.CreateJobObjectW(None, None)
+    if not job:
+        return None
+    limits = ExtendedLimitInformation()
+    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+    information = JOB_OBJECT_EXTENDED_LIMIT_INFORMATION
+    if not k.SetInformationJobObject(job, information, ctypes.byref(limits), ctypes.sizeof(limits)):
+        k.CloseHandle(job)
+        return None
+    return int(job)
+
+
+def put_in_job(job: int, process_handle: int, kernel32: Any = None) -> bool:
+    """Add a started child to the job; the children it starts afterwards join it by themselves
+    (the one-file exe's second process among them)."""
+    k = kernel32 or _kernel32()
+    return bool(k.AssignProcessToJobObject(job, process_handle))
+
+
+# ---- staying awake, and power ---------------------------------------------------------------
+ES_CONTINUOUS, ES_SYSTEM_REQUIRED = 0x80000000, 0x00000001
+AC_OFFLINE, BATTERY_FLAG_NO_BATTERY = 0, 128
+
+
+def stay_awake(awake: bool, kernel32: Any = None) -> bool:
+    """Keep the PC from sleeping (True) or let it sleep again (False). The request belongs to
+    the calling thread (SetThreadExecutionState): the thread that asked must also let go."""
+    k = kernel32 or _kernel32()
+    flags = ES_CONTINUOUS | (ES_SYSTEM_REQUIRED if awake else 0)
+    return bool(k.SetThreadExecutionState(flags))  # 0: refused
+
+
+class SystemPowerStatus(ctypes.Structure):
+    """SYSTEM_POWER_STATUS, as GetSystemPowerStatus fills it."""
+
+    _fields_ = (
+        ("ACLineStatus", ctypes.c_ubyte),  # 0 offline, 1 online, 255 unknown
+        ("BatteryFlag", ctypes.c_ubyte),  # 128: no system battery
+        ("BatteryLifePercent", ctypes.c_ubyte),
+        ("SystemStatusFlag", ctypes.c_ubyte),
+        ("BatteryLifeTime", ctypes.c_uint32),
+        ("BatteryFullLifeTime", ctypes.c_uint32),
+    )
+
+
+def on_battery(kernel32: Any = None) -> bool:
+    """True only when Windows says the mains are off and a battery is there; unknown is not
+    battery (a desktop PC reports no battery, a doubtful laptop should still be backed up)."""
+    k = kernel32 or _kernel32()
+    status = SystemPowerStatus()
+    if not k.GetSystemPowerStatus(ctypes.byref(status)):
+        return False
+    no_battery = status.BatteryFlag != 255 and bool(status.BatteryFlag & BATTERY_FLAG_NO_BATTERY)
+    return status.ACLineStatus == AC_OFFLINE and not no_battery

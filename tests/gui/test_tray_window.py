@@ -31,6 +31,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "gui"
 MENU_TEXT_LINES = 8  # status, Back up now, Pause, Restore a file..., Open last log,
 # Open settings, Start at login, Quit
 OK_BODY = (34, 150, 70)  # the "all good" icon's body colour (megabackup.tray.icons)
+WAITING_BODY = (0, 128, 140)  # the "waiting for a place that is away" icon's
 
 
 @pytest.fixture
@@ -155,6 +156,31 @@ def test_plain_x_icon_click_backs_up_and_plyer_notifies(desktop: Desktop, tmp_pa
     time.sleep(1.0)
     after = desktop.screenshot(ARTIFACTS / "4-plain-x-after-click.png")
     assert _icon_colour(after, icon) == pytest.approx(OK_BODY, abs=40)
+    _quit(app, tray_argv, env)
+
+
+def test_an_unplugged_drive_turns_the_icon_to_waiting_not_red(
+    desktop: Desktop, tmp_path: Path
+) -> None:
+    app, tray_argv, env, state = _start_tray(desktop, tmp_path, "xorg")
+    usb = tmp_path / "places" / "usb-drive"
+    usb.rename(usb.with_name("usb-drive-unplugged"))
+    icon = _wait_for_icon(desktop, app)
+    desktop.click(*icon.centre)
+
+    runs = wait_for("the cycle to finish in the history", lambda: _finished_runs(state), 60)
+    assert runs == [("tray", "away")]
+    icon = wait_for(
+        "the icon to say what it waits for",
+        lambda: next((w for w in _icons(desktop) if w.name.startswith("USB drive")), None),
+    )
+    assert isinstance(icon, Window)
+    assert icon.name.startswith("USB drive not connected since "), icon.name
+    assert "this PC was backed up at" in icon.name
+    time.sleep(1.0)
+    shot = desktop.screenshot(ARTIFACTS / "5-waiting-for-the-drive.png")
+    assert _icon_colour(shot, icon) == pytest.approx(WAITING_BODY, abs=40)
+    assert desktop.received() == []  # an unplugged drive is ordinary life: no notification
     _quit(app, tray_argv, env)
 
 

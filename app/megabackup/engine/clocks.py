@@ -59,15 +59,16 @@ class ClockVerdict:
 
 
 def judge(
-    server: Path,
+    server: Path | None,
     limit: float,
     state: Path,
     repositories: Iterable[Path],
     clock: Callable[[], float] = time.time,
 ) -> ClockVerdict:
-    """Ask the server, or compare with the last trusted moment and the newest snapshots."""
+    """Ask the server (None: it is away), or compare with the last trusted moment and the
+    newest snapshots."""
     now = clock()
-    probe = probe_clock(server, limit, clock) if server.is_dir() else None
+    probe = probe_clock(server, limit, clock) if server is not None and server.is_dir() else None
     if probe is not None and not probe.error:
         if probe.ok:
             write_stamp(state, TRUSTED_STAMP, now)

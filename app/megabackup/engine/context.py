@@ -15,7 +15,7 @@ from megabackup.engine.results import CycleResult, StepResult
 from megabackup.places import Place, PlaceMemory
 from megabackup.runlog import RunLog
 from megabackup.settings import Settings
-from megabackup.tools.rdiff import Rdiff
+from megabackup.tools.rdiff import LOCK_WAIT_SECONDS, Rdiff
 from megabackup.tools.runner import CancelToken
 from megabackup.tools.unison import Unison
 
@@ -32,6 +32,7 @@ class CycleOptions:
     drive_roots: list[Path] | None = None
     bundled_unison: Path | None = None
     clock: Callable[[], float] = time.time
+    lock_wait_seconds: float = LOCK_WAIT_SECONDS  # for an earlier snapshot still finishing
 
 
 @dataclass

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import filelock
 
-from megabackup import places
+from megabackup import places, power
 from megabackup.engine import clocks, links, retention
 from megabackup.engine.context import CycleOptions, StepContext
 from megabackup.engine.deletions import Allowance
@@ -72,7 +72,7 @@ def run_cycle(
     cancel = cancel or CancelToken()
     emit = events or (lambda event: None)
     paths.ensure()
-    with cycle_lock(paths, "another backup is already running"):
+    with cycle_lock(paths, "another backup is already running"), power.kept_awake():
         started_afresh = ""
         if history is None:  # a damaged history must not stop the backups: one note, then on
             history, started_afresh = History.open_or_start_afresh(paths.history, options.clock())
@@ -124,13 +124,15 @@ def _run_locked(
             drive_roots=options.drive_roots,
             bundled_unison=options.bundled_unison,
         )
-        steps = plan_cycle(
-            settings, check.drive, check.drive_reason, unsynced=links.unsynced(check.linked)
-        )
+        steps = plan_cycle(settings, check.drive, check.away, unsynced=links.unsynced(check.linked))
         emit(CycleEvent("started", total=len(steps)))
         for line in check.warnings:
             log.write(f"WARNING: {line}")
         result.warnings += check.warnings
+        for place, why in check.away.items():
+            log.write(f"AWAY: {why}; what needs the {place} waits for it")
+        result.away = dict(check.away)
+        history.record_away(run_id, check.away)
         if not check.ok:
             for line in check.fatal:
                 log.write(f"STOPPED: {line}")
@@ -140,13 +142,13 @@ def _run_locked(
                 for s in steps
             ]
         else:
-            _mark_server_places(settings, memory, log, renew=options.new_place)
+            _mark_server_places(settings, memory, log, check.away, renew=options.new_place)
             context = _make_context(settings, paths, check, cancel, log, options, memory, result)
             full_check = _full_check_due(settings, paths, options)
             if full_check:
                 context.options = dataclasses.replace(options, fastcheck=False)
             context.clock_verdict = clocks.judge(
-                settings.server.home,
+                None if places.SERVER_HOME.name in check.away else settings.server.home,
                 settings.safety.max_clock_skew_seconds,
                 paths.root,
                 retention.repositories(settings, check.drive),
@@ -200,7 +202,7 @@ def _make_context(
     return StepContext(
         manifests=paths.manifests,
         settings=settings,
-        rdiff=Rdiff(runner, check.rdiff_prefix, clock=options.clock),
+        rdiff=Rdiff(runner, check.rdiff_prefix, options.clock, options.lock_wait_seconds),
         unison=sync_tool,
         unison_problem=check.unison_problem,
         cancel=cancel,
@@ -213,17 +215,25 @@ def _make_context(
 
 
 def _mark_server_places(
-    settings: Settings, memory: places.PlaceMemory, log: RunLog, renew: bool
+    settings: Settings,
+    memory: places.PlaceMemory,
+    log: RunLog,
+    away: dict[str, str],
+    renew: bool,
 ) -> None:
-    """Give each server folder its marker once, so a later empty mount point is recognised."""
+    """Give each server folder its marker once, so a later empty mount point is recognised;
+    and the server home its clock folder before its first snapshot, which then never sees the
+    server home's time change for it."""
     for place in places.sources(settings):
         path = place.path(settings)
-        if place.side != places.SERVER or path is None:
+        if place.side != places.SERVER or path is None or place.name in away:
             continue
         if memory.markers.get(place.name) and not renew:
             continue
         try:
             memory.markers[place.name] = places.write_place_marker(path, place.name)
+            if place.synced:
+                (path / places.CLOCK_FOLDER).mkdir(exist_ok=True)
         except OSError as exc:
             log.write(f"WARNING: could not mark the {place} {path}: {exc}")
     memory.save()
@@ -276,8 +286,7 @@ class _StepRunner:
         """Same shared state; tool output tagged with the step, as two tools write one log."""
         tag = step.id.removeprefix("snapshot-")
         runner = Runner(log=lambda line: self.context.log.write(f"[{tag}] {line}"))
-        rdiff_tool = Rdiff(runner, self.context.rdiff.prefix, clock=self.context.rdiff.clock)
-        return dataclasses.replace(self.context, rdiff=rdiff_tool)
+        return dataclasses.replace(self.context, rdiff=self.context.rdiff.using(runner))
 
 
 def _first_round(step: Step) -> bool:
@@ -352,7 +361,7 @@ def _record_step(history: History, run_id: int, index: int, step: StepResult) ->
         history.record_conflicts(run_id, step.conflicts)
 
 
-def _outcome(result: CycleResult, cancel: CancelToken) -> str:
+def _outcome(result: CycleResult, cancel: CancelToken) -> Outcome:
     statuses = {s.status for s in result.steps}
     if result.problems or Outcome.FAILED in statuses:
         return Outcome.FAILED
@@ -364,4 +373,6 @@ def _outcome(result: CycleResult, cancel: CancelToken) -> str:
         or result.warnings
     ):
         return Outcome.WARNING
+    if Outcome.AWAY in statuses:  # everything that could be reached was done: ordinary life
+        return Outcome.AWAY
     return Outcome.OK

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,12 +35,13 @@ class LinkedFolder:
         )
 
 
-def linked_folders(settings: Settings) -> list[LinkedFolder]:
-    """Every listed folder, on every side that has it, that is a link or lies under one."""
+def linked_folders(settings: Settings, away: Container[str] = ()) -> list[LinkedFolder]:
+    """Every listed folder, on every side that has it, that is a link or lies under one; the
+    places named in `away` are not asked (a share that does not answer would hang the look)."""
     found = []
     for place in places.sources(settings):
         root = place.path(settings)
-        if root is None:
+        if root is None or place.name in away:
             continue
         for folder in place.folders(settings):
             link = _link_on_the_way(root, folder.split("/"))

@@ -5,10 +5,18 @@ snapshot A (server home, server data, desktop home) -> sync home -> snapshot B (
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from megabackup.places import DESKTOP_HOME, EXTERNAL_DRIVE, SERVER_DATA, SERVER_HOME, Place
+from megabackup.places import (
+    CLOCK_FOLDER_IGNORE,
+    DESKTOP_HOME,
+    EXTERNAL_DRIVE,
+    SERVER_DATA,
+    SERVER_HOME,
+    Place,
+)
 from megabackup.settings import Settings
 from megabackup.tools.unison import TEMP_FILE_PATTERN, SyncJob
 
@@ -28,7 +36,7 @@ class SnapshotStep:
     ignore: tuple[str, ...]
     place: Place
     target: str  # where the snapshots go, in words: "external drive" or "desktop backup"
-    unavailable: str = ""  # why this step cannot run in this cycle (e.g. no external drive)
+    unavailable: str = ""  # why it waits for a place that is away (its source or its target)
     after_sync: bool = False  # snapshot B: only when the sync changed this side
 
 
@@ -47,13 +55,16 @@ Step = SnapshotStep | SyncStep
 def plan_cycle(
     settings: Settings,
     drive: Path | None,
-    drive_missing_reason: str = "",
+    away: Mapping[str, str] | None = None,
     unsynced: tuple[str, ...] = (),
 ) -> list[Step]:
-    """The six steps (five without server data) in order; drive None makes its steps unavailable.
+    """The six steps (five without server data) in order. A step whose source or target is
+    away (by place name, with the reason) is unavailable; so is the drive's when drive is None.
     `unsynced`: listed home folders the sync leaves out (links; see engine/links.py)."""
     ignore = (*settings.folders.ignore, TEMP_FILE_PATTERN)
-    no_drive = "" if drive is not None else (drive_missing_reason or "external drive not connected")
+    away = dict(away or {})
+    if drive is None:
+        away.setdefault(EXTERNAL_DRIVE.name, "the external drive is not connected")
     drive_or_placeholder = drive if drive is not None else Path("external-drive-not-connected")
 
     def snapshot(place: Place, step_id: str, after_sync: bool = False) -> SnapshotStep:
@@ -66,10 +77,10 @@ def plan_cycle(
             source,
             repository,
             place.folders(settings),
-            ignore,
+            ignore + ((CLOCK_FOLDER_IGNORE,) if place is SERVER_HOME else ()),
             place,
             place.target,
-            unavailable=no_drive if place.target == EXTERNAL_DRIVE.name else "",
+            unavailable=away.get(place.name) or away.get(place.target, ""),
             after_sync=after_sync,
         )
 

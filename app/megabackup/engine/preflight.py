@@ -1,9 +1,10 @@
 """The safety gates: the preflight before anything is written, and the checks before the sync.
 
-Preflight (reads only): tools present; every place present and the right one (markers); no
-folder suddenly empty; the external drive found by its marker. A fatal problem stops the whole
-cycle. A missing external drive is not fatal: its snapshots are skipped, and with them the sync,
-because the server home then has no snapshot in this cycle (promise 2).
+Preflight (reads only): tools present; every place that is there the right one (markers); no
+folder suddenly empty; the external drive found by its marker. A fatal problem (a wrong or an
+emptied place) stops the whole cycle. A place that is away (its folder is not there, or did not
+answer in time) is not fatal: the steps that need it wait for it, and with them the sync when
+one of its two snapshots cannot be taken in this cycle (promise 2).
 
 The clock probe lives here too (a server clock running ahead makes stale files look newer);
 engine/clocks.py asks it once, before the first snapshot.
@@ -12,6 +13,7 @@ engine/clocks.py asks it once, before the first snapshot.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import subprocess
 import time
@@ -36,8 +38,8 @@ WINDOWS_COMMAND_LINE_LIMIT = 32_766  # CreateProcess: 32,767 characters with the
 class Preflight:
     fatal: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    away: dict[str, str] = field(default_factory=dict)  # place name -> why it is away
     drive: Path | None = None
-    drive_reason: str = ""
     rdiff_prefix: tuple[str, ...] = ()
     unison_program: str = ""
     unison_problem: str = ""
@@ -57,42 +59,53 @@ def preflight(
     new_place: bool = False,
     drive_roots: list[Path] | None = None,
     bundled_unison: Path | None = None,
+    answer_seconds: float = places.ANSWER_SECONDS,
 ) -> Preflight:
     result = Preflight()
     if memory is not None and memory.problem:
         result.warnings.append(memory.problem)
     _check_tools(settings, result, bundled_unison)
+    # Every place is asked at once, each on a thread of its own: a share that does not answer
+    # costs the cycle one bounded wait, not one per place on it.
+    questions = []
     for place in places.sources(settings):
         path = place.path(settings)
         assert path is not None
-        if not path.is_dir():
-            result.fatal.append(
-                f"the {place} {path} ({place.setting}) is missing or not reachable; "
-                "nothing was backed up or synced"
-            )
+        marker = memory is not None and place.side == places.SERVER and not new_place
+        empty = memory if memory is not None and not allow_empty else None
+        look = functools.partial(_examine, place, path, marker, empty, settings.folders.ignore)
+        questions.append((place, path, places.ask(f"examine {path} {marker}", look)))
+    for place, path, question in questions:
+        answer = question.answer(answer_seconds)
+        if isinstance(answer.error, PermissionError):  # the person must act: not ordinary life
+            result.fatal.append(f"the {place} {path} cannot be read: {answer.error.strerror}")
+            continue
+        examined = answer.value
+        if not isinstance(examined, _Examined):  # not there, no answer, or an I/O error
+            error = (answer.error.strerror or str(answer.error)) if answer.error else ""
+            found = places.Look(False, answer.answered, answer.waited, error)
+            result.away[place.name] = places.away_reason(place, path, found)
             continue
         if memory is not None and place.side == places.SERVER and not new_place:
-            _check_place_marker(place.name, path, memory, result)
-        if memory is not None and not allow_empty:
-            emptied = memory.emptied(place.name, path, settings.folders.ignore)
-            if emptied:
-                where = path if emptied == ["."] else ", ".join(str(path / e) for e in emptied)
-                result.fatal.append(
-                    f"the {place} is empty ({where}), but held files at the last backup; it may "
-                    "be unmounted or disconnected, so nothing was written. If you emptied it on "
-                    "purpose, run: megabackup run --allow-empty"
-                )
-    _check_desktop_backup(settings, history, result)
+            _check_place_marker(place.name, path, memory, result, examined.marker)
+        if examined.emptied:
+            emptied = examined.emptied
+            where = path if emptied == ["."] else ", ".join(str(path / e) for e in emptied)
+            result.fatal.append(
+                f"the {place} is empty ({where}), but held files at the last backup; it may "
+                "be unmounted or disconnected, so nothing was written. If you emptied it on "
+                "purpose, run: megabackup run --allow-empty"
+            )
+    _check_desktop_backup(settings, history, result, answer_seconds)
     try:
         lookup = places.find_external(settings.external.name, settings.external.path, drive_roots)
     except places.PlaceError as exc:
         result.fatal.append(str(exc))
     else:
         result.drive = lookup.path
-        result.drive_reason = lookup.reason
         if not lookup.found:
-            result.warnings.append(lookup.reason)
-    result.linked = links.linked_folders(settings)
+            result.away[places.EXTERNAL_DRIVE.name] = lookup.reason
+    result.linked = links.linked_folders(settings, result.away)
     result.warnings += [linked.explain() for linked in result.linked]
     _check_command_lines(settings, result)
     return result
@@ -124,13 +137,36 @@ def _check_command_lines(settings: Settings, result: Preflight) -> None:
             )
 
 
+@dataclass(frozen=True)
+class _Examined:
+    marker: str | None  # the id in its marker (None: none, or not asked)
+    emptied: list[str]  # its folders that held files at the last cycle and are empty now
+
+
+def _examine(
+    place: places.Place,
+    path: Path,
+    marker: bool,
+    memory: places.PlaceMemory | None,
+    ignore: tuple[str, ...],
+) -> _Examined | None:
+    """A place as the checks need it; None when its folder is not there. An OSError means the
+    place did not answer properly (a share that dropped): it is away, not wrong or empty."""
+    if not path.is_dir():
+        return None
+    with os.scandir(path) as entries:  # a listing: a cached "it is a folder" is no answer
+        next(iter(entries), None)
+    found = places.read_place_marker(path, strict=True) if marker else None
+    emptied = memory.emptied(place.name, path, ignore) if memory is not None else []
+    return _Examined(found, emptied)
+
+
 def _check_place_marker(
-    place: str, path: Path, memory: places.PlaceMemory, result: Preflight
+    place: str, path: Path, memory: places.PlaceMemory, result: Preflight, found: str | None
 ) -> None:
     expected = memory.markers.get(place)
     if not expected:
         return  # first cycle: the engine gives the place its marker once the cycle goes ahead
-    found = places.read_place_marker(path)
     if found == expected:
         return
     if found is None:
@@ -155,12 +191,16 @@ def _check_tools(settings: Settings, result: Preflight, bundled_unison: Path | N
         result.unison_problem = str(exc)
 
 
-def _check_desktop_backup(settings: Settings, history: History | None, result: Preflight) -> None:
+def _check_desktop_backup(
+    settings: Settings, history: History | None, result: Preflight, answer_seconds: float
+) -> None:
+    """Away when its disk is: neither the folder nor the one it is in is there. The folder
+    alone gone, on a disk that is there, is a backup that vanished: that stops everything."""
     backup = settings.desktop.backup
-    if not backup.is_dir() and not backup.parent.is_dir():
-        result.fatal.append(
-            f"the desktop backup location {backup} (desktop.backup) is not reachable: "
-            f"{backup.parent} does not exist"
+    found = places.look(backup, answer_seconds)
+    if not found.present and not places.look(backup.parent, answer_seconds).present:
+        result.away[places.DESKTOP_BACKUP.name] = places.away_reason(
+            places.DESKTOP_BACKUP, backup, found
         )
         return
     repository = places.DESKTOP_HOME.repository(settings, None)
@@ -198,10 +238,15 @@ class ClockCheck:
         )
 
 
-def probe_clock(folder: Path, limit: float, clock: Callable[[], float] = time.time) -> ClockCheck:
-    """Write a file on the server and compare the time the server stamps on it with ours."""
+def probe_clock(server: Path, limit: float, clock: Callable[[], float] = time.time) -> ClockCheck:
+    """Write a file on the server and compare the time the server stamps on it with ours.
+
+    It is written in the server home's clock folder, not in the server home itself: a file made
+    and removed there would change the server home's time, which its next snapshot records."""
+    folder = server / places.CLOCK_FOLDER
     probe = folder / f"{CLOCK_PROBE}-{os.getpid()}"
     try:
+        folder.mkdir(exist_ok=True)
         before = clock()
         with open(probe, "wb") as handle:
             handle.write(b"MegaBackup clock probe; safe to delete\n")

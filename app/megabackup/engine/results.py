@@ -28,10 +28,11 @@ class CycleResult:
     run_id: int
     started: float
     finished: float
-    outcome: Outcome  # ok | warning | failed | cancelled
+    outcome: Outcome  # ok | away | warning | failed | cancelled
     steps: list[StepResult]
     problems: list[str] = field(default_factory=list)  # preflight: why nothing ran
     warnings: list[str] = field(default_factory=list)
+    away: dict[str, str] = field(default_factory=dict)  # place name -> why it is away
     log_path: Path | None = None
     deletions_waiting: int = 0  # a held sync would pass on this many deletions once allowed
     notes: list[str] = field(default_factory=list)  # upkeep done: old snapshots, verify
@@ -70,5 +71,17 @@ class CycleResult:
             parts.append(skipped[0].detail)
         if self.unreadable:
             parts.append(f"could not read {listing(self.unreadable)}")
+        if self.away:
+            parts.append(self.away_summary())
+        if self.outcome == Outcome.AWAY:
+            return "Done with what could be reached; " + "; ".join(parts)
         head = "All good" if self.outcome == Outcome.OK else "Done with warnings"
         return head + (": " + "; ".join(parts) if parts else "")
+
+    def away_summary(self) -> str:
+        """The places that are away, the first with its reason: what the rest waits for."""
+        reasons = list(self.away.values())
+        more = len(reasons) - 1
+        return reasons[0] + (
+            f" (and {more} more place{'s' if more > 1 else ''} away)" if more else ""
+        )

@@ -27,8 +27,8 @@ from megabackup.tools.runner import ProcessStartError
 
 
 def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
-    if step.unavailable:
-        return StepResult(step.id, step.title, Outcome.SKIPPED, step.unavailable)
+    if step.unavailable:  # a place it needs is away: it waits for it, the rest goes on
+        return StepResult(step.id, step.title, Outcome.AWAY, step.unavailable)
     if context.clock_verdict.snapshots_wait:
         why = "not taken while this computer's clock is in doubt (see the clock check)"
         return StepResult(step.id, step.title, Outcome.SKIPPED, why)

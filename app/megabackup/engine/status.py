@@ -28,11 +28,22 @@ class PlaceFreshness:
 
 
 @dataclass(frozen=True)
+class AwayPlace:
+    """A place the last cycle found away: since when (the first cycle in a row that did)."""
+
+    place: str
+    since: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class Status:
     last_run: RunRow | None
     places: tuple[PlaceFreshness, ...]
     open_conflicts: tuple[ConflictRow, ...]
     running: bool
+    away: tuple[AwayPlace, ...] = ()  # what the newest cycle found away
+    last_complete: float | None = None  # the newest cycle with every place there, and done
     problem: str = ""  # the history could not be read: why
 
 
@@ -59,12 +70,14 @@ def read_status(
             for place in places
         )
         conflicts = tuple(open_conflicts(history))
+        away = away_places(history)
+        last_complete = history.last_complete()
     except (HistoryError, sqlite3.DatabaseError) as exc:
         problem = readable_history_problem(exc)
         return Status(None, unknown, (), running, problem=problem)
     if last is not None and last.outcome == Outcome.RUNNING and not running:
         last = dataclasses.replace(last, outcome=Outcome.INTERRUPTED)
-    return Status(last, freshness, conflicts, running)
+    return Status(last, freshness, conflicts, running, away, last_complete)
 
 
 def readable_history_problem(exc: Exception) -> str:
@@ -73,6 +86,18 @@ def readable_history_problem(exc: Exception) -> str:
         return str(exc)
     text = str(exc) if isinstance(exc, HistoryDamaged) else f"the history file is damaged ({exc})"
     return text + "; the next backup keeps it aside and starts a new one"
+
+
+def away_places(history: History) -> tuple[AwayPlace, ...]:
+    """The places the newest finished (or cut-off) cycle found away, each with since when."""
+    last = next((run for run in history.runs(limit=5) if run.outcome != Outcome.RUNNING), None)
+    if last is None:
+        return ()
+    found = []
+    for place, reason in history.away(last.id).items():
+        since = history.away_since(place)
+        found.append(AwayPlace(place, since if since is not None else last.started, reason))
+    return tuple(found)
 
 
 def open_conflicts(history: History, limit_runs: int = 200) -> list[ConflictRow]:

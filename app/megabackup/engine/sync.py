@@ -91,6 +91,11 @@ def _why_blocked(step: SyncStep, context: StepContext) -> StepResult | None:
         return StepResult(step.id, step.title, Outcome.SKIPPED, step.unavailable)
     missing = [r for r in step.requires if not _succeeded(context, r)]
     if missing:
+        results = [context.results.get(r) for r in missing]
+        if all(r is not None and r.status == Outcome.AWAY for r in results):
+            why = "; ".join(r.detail for r in results if r is not None)
+            detail = f"not synced, because {why} (it waits for both snapshots)"
+            return StepResult(step.id, step.title, Outcome.AWAY, detail)
         why = "; ".join(_why_not(context.results.get(r), r) for r in missing)
         detail = f"not synced, because {why} (nothing is synced without both)"
         return StepResult(step.id, step.title, Outcome.SKIPPED, detail)

@@ -7,6 +7,10 @@ Facts this module relies on (rdiff-backup 2.2.7):
 - A second backup within the same second as the last one fails (sometimes with a traceback).
 - A killed first backup leaves `rdiff-backup-data` without `current_mirror.*`; only `--force`
   gets past it. A killed later backup is regressed by the next backup on its own (rc 2).
+- Every writer holds a file lock on `rdiff-backup-data/lock.yml` and writes its pid and host
+  there (emptied when it lets go). `--force` overrides that lock and the "still running" check of
+  a cut-off session, and a forced first backup deletes the repository first: it is passed only
+  when no live rdiff-backup or MegaBackup holds the repository (asked of psutil).
 - Selection globs must start with the source path exactly as given, so sources are absolute and
   patterns are built from them with forward slashes.
 """
@@ -19,12 +23,15 @@ import importlib.util
 import os
 import re
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
+
+import psutil
 
 from megabackup import files
 from megabackup.errors import MegaBackupError
@@ -35,6 +42,9 @@ from megabackup.words import listing
 
 API_VERSION = "201"
 DATA_DIR = "rdiff-backup-data"
+LOCK_FILE = "lock.yml"  # rdiff-backup's own lock, inside DATA_DIR
+LOCK_WAIT_SECONDS = 300.0  # how long a snapshot waits for an earlier one to finish
+LOCK_POLL_SECONDS = 1.0
 TEMP_PREFIX = "rdiff-backup.tmp."
 ERROR, WARNING, FILE_ERROR, FILE_WARNING = 1, 2, 4, 8
 _MIRROR_RE = re.compile(r"^current_mirror\.(?P<stamp>.+)\.data$")
@@ -182,6 +192,7 @@ class BackupStatus(ToolStatus):
     REDATED = "redated", Outcome.WARNING  # done, dated after a snapshot from a clock ahead
     FAILED = "failed", Outcome.FAILED
     CANCELLED = "cancelled", Outcome.CANCELLED
+    BUSY = "busy", Outcome.SKIPPED  # an earlier snapshot still writes the repository
 
 
 def classify(returncode: int) -> BackupStatus:
@@ -472,10 +483,16 @@ class Rdiff:
         runner: Runner,
         prefix: Sequence[str],
         clock: Callable[[], float] = time.time,
+        lock_wait: float = LOCK_WAIT_SECONDS,
     ) -> None:
         self.runner = runner
         self.prefix = tuple(prefix)
         self.clock = clock
+        self.lock_wait = lock_wait  # how long to wait for an earlier snapshot to finish
+
+    def using(self, runner: Runner) -> Rdiff:
+        """The same tool, running through another runner (a lane's, which tags its lines)."""
+        return Rdiff(runner, self.prefix, self.clock, self.lock_wait)
 
     def backup(
         self,
@@ -485,57 +502,49 @@ class Rdiff:
         ignore: Sequence[str] = (),
         cancel: CancelToken | None = None,
     ) -> BackupOutcome:
-        state = inspect(repository)
+        cancel = cancel or CancelToken()
+        deadline = time.monotonic() + self.lock_wait
         notes: list[str] = []
-        force = False
-        if state.exists and state.interrupted_first_backup:
-            # Our cycle lock guarantees no other MegaBackup process is writing this repository,
-            # and a first backup holds no history yet, so starting it over loses nothing.
-            force = True
-            notes.append("the first snapshot here was interrupted earlier; started it over")
-        last = state.last_snapshot
-        dated: float | None = None  # the session's time when the clock cannot give it
-        if last is not None:
-            now = self.clock()
-            if last > now + 1:
-                # rdiff-backup adds no snapshot older than its newest, so one taken while the
-                # clock ran ahead would stop every later one until the clock caught up: date
-                # this one just after it instead, and say so.
-                dated = float(int(last) + 1)
-                notes.append(
-                    f"the newest snapshot here is dated {_format_time(last)}, later than this "
-                    f"computer's clock ({_format_time(now)}): the clock was ahead when it was "
-                    f"taken, or is behind now. This snapshot is dated {_format_time(dated)}, just "
-                    "after it, so that the backups go on; check the clock"
-                )
-            # rdiff-backup cannot take two snapshots in the same second.
-            wait = int(last) + 1 - now if dated is None else 0
-            if wait > 0 and cancel is not None and cancel.wait(wait + 0.05):
-                return BackupOutcome(BackupStatus.CANCELLED, None, "cancelled")
-            if wait > 0 and cancel is None:
-                time.sleep(wait + 0.05)
-        try:  # one level only: a vanished drive must not be made again as a plain folder
-            repository.parent.mkdir(exist_ok=True)
-        except OSError as exc:
-            reason = f"{repository.parent} cannot be made ({exc.strerror or exc})"
-            return BackupOutcome(BackupStatus.FAILED, None, reason)
-        argv = backup_argv(self.prefix, source, repository, folders, ignore, force, dated)
-        result = self._run(argv, cancel)
-        stale = stale_lock_pid(result.lines)
-        if stale is not None and not force and not _runs_rdiff_backup(stale):
-            # The lock names a process that died (a crash or power cut) and whose number now
-            # belongs to someone else; our cycle lock rules out another writer of ours.
-            notes.append(f"cleared the lock left by an interrupted snapshot (process {stale})")
-            now = self.clock()
-            pause = int(now) + 1 - now + 0.05  # a new session cannot share the failed one's second
-            if cancel is not None and cancel.wait(pause):
-                return BackupOutcome(BackupStatus.CANCELLED, None, "cancelled")
-            if cancel is None:
-                time.sleep(pause)
-            argv = backup_argv(
-                self.prefix, source, repository, folders, ignore, force=True, dated=dated
-            )
+        while True:
+            holder = live_lock_holder(repository)
+            if holder is not None:  # an earlier snapshot still writes here: never start beside it
+                busy = self._wait_for(holder, repository, deadline, cancel)
+                if busy is not None:
+                    return busy
+                continue  # it has finished: look at the repository it left afresh
+            ready = self._ready(repository, cancel)
+            if isinstance(ready, BackupOutcome):
+                return ready
+            force, dated, clock_note = ready
+            try:  # one level only: a vanished drive must not be made again as a plain folder
+                repository.parent.mkdir(exist_ok=True)
+            except OSError as exc:
+                reason = f"{repository.parent} cannot be made ({exc.strerror or exc})"
+                return BackupOutcome(BackupStatus.FAILED, None, reason)
+            argv = backup_argv(self.prefix, source, repository, folders, ignore, force, dated)
             result = self._run(argv, cancel)
+            conflict = lock_conflict(result.lines, repository)
+            if conflict is None or result.cancelled:
+                break
+            pid, session = conflict
+            if session and pid is not None and not force and not backup_process_alive(pid):
+                # The lock names a process that died (a crash or power cut) and whose number now
+                # belongs to someone else; our cycle lock rules out another writer of ours.
+                notes.append(f"cleared the lock left by an interrupted snapshot (process {pid})")
+                if cancel.wait(_rest_of_second(self.clock())):  # a session needs its own second
+                    return BackupOutcome(BackupStatus.CANCELLED, None, "cancelled")
+                argv = backup_argv(
+                    self.prefix, source, repository, folders, ignore, force=True, dated=dated
+                )
+                result = self._run(argv, cancel)
+                break
+            busy = self._wait_for(pid, repository, deadline, cancel)  # alive: never forced
+            if busy is not None:
+                return busy
+        if clock_note:
+            notes.insert(0, clock_note)
+        if force:
+            notes.insert(0, "the first snapshot here was interrupted earlier; started it over")
         lines = result.lines
         statistics = parse_statistics(lines)
         warnings = messages(lines, "WARNING:")
@@ -564,6 +573,61 @@ class Rdiff:
         outcome = BackupOutcome(status, statistics, "; ".join(notes), warnings, result)
         outcome.file_errors = file_errors
         return outcome
+
+    def _ready(
+        self, repository: Path, cancel: CancelToken
+    ) -> tuple[bool, float | None, str] | BackupOutcome:
+        """(force: start an interrupted first snapshot over; the session's time when this
+        computer's clock cannot give it; a note saying why), once a backup may start here; or
+        why it must not."""
+        state = inspect(repository)
+        # No live process writes here (checked just before), and a first backup holds no
+        # history yet, so starting it over loses nothing.
+        force = state.exists and state.interrupted_first_backup
+        last = state.last_snapshot
+        if last is None:
+            return force, None, ""
+        now = self.clock()
+        if last > now + 1:
+            # rdiff-backup adds no snapshot older than its newest, so one taken while the
+            # clock ran ahead would stop every later one until the clock caught up: date
+            # this one just after it instead, and say so.
+            dated = float(int(last) + 1)
+            note = (
+                f"the newest snapshot here is dated {_format_time(last)}, later than this "
+                f"computer's clock ({_format_time(now)}): the clock was ahead when it was "
+                f"taken, or is behind now. This snapshot is dated {_format_time(dated)}, just "
+                "after it, so that the backups go on; check the clock"
+            )
+            return force, dated, note
+        # rdiff-backup cannot take two snapshots in the same second.
+        wait = int(last) + 1 - now
+        if wait > 0 and cancel.wait(wait + 0.05):
+            return BackupOutcome(BackupStatus.CANCELLED, None, "cancelled")
+        return force, None, ""
+
+    def _wait_for(
+        self, pid: int | None, repository: Path, deadline: float, cancel: CancelToken
+    ) -> BackupOutcome | None:
+        """Wait (cancellably, until the deadline) for the process that holds the repository's
+        lock to end; None when it has (or, if unknown, after one look), else why not."""
+        who = f"process {pid}" if pid is not None else "another program"
+        self.runner.note(f"{repository} is locked by {who}; waiting for it to finish")
+        while True:
+            left = deadline - time.monotonic()
+            if pid is not None and not backup_process_alive(pid):
+                return None
+            if left <= 0:
+                return BackupOutcome(
+                    BackupStatus.BUSY,
+                    None,
+                    f"an earlier snapshot is still finishing ({who} is writing {repository}); "
+                    "this one waits for the next backup",
+                )
+            if cancel.wait(min(LOCK_POLL_SECONDS, left)):
+                return BackupOutcome(BackupStatus.CANCELLED, None, "cancelled")
+            if pid is None:
+                return None
 
     def recover_full_disk(self, repository: Path) -> bool:
         """After a snapshot ran out of space: drop rdiff-backup's own half-written temp files
@@ -660,23 +724,79 @@ def messages(lines: Iterable[str], level: str) -> list[str]:
 
 
 _STILL_RUNNING_RE = re.compile(r"session with process\s+id (\d+) is still running")
+_LOCKED = "Repository is locked by file"
+_LOCK_PID_RE = re.compile(r"(?m)^pid:\s*(\d+)\s*$")
+_LOCK_HOST_RE = re.compile(r"(?m)^hostname:\s*(\S+)\s*$")
+_BACKUP_PROGRAMS = ("rdiff-backup", "rdiffbackup", "megabackup")
+_INTERPRETERS = ("python", "pythonw", "py")
 
 
-def stale_lock_pid(lines: Iterable[str]) -> int | None:
-    """The process a repository's lock names when rdiff-backup refuses to regress past it."""
-    match = _STILL_RUNNING_RE.search(" ".join(lines))
+def lock_conflict(lines: Iterable[str], repository: Path) -> tuple[int | None, bool] | None:
+    """(the process named, whether it is a session's marker) when rdiff-backup refused to start
+    because another process may be writing the repository; None when it did not refuse.
+
+    Two refusals: the file lock rdiff-backup-data/lock.yml is held (only a live process can
+    hold it; the file names the holder), or a cut-off session's marker names a process that
+    exists, which after a reboot may be any program with a reused number."""
+    text = " ".join(lines)
+    match = _STILL_RUNNING_RE.search(text)
+    if match:
+        return int(match.group(1)), True
+    if _LOCKED in text:
+        return lock_file_pid(repository), False
+    return None
+
+
+def lock_file_pid(repository: Path) -> int | None:
+    """The process that took rdiff-backup's lock on this repository (rdiff-backup empties the
+    file when it lets go, so a number left in it is a live holder or one that was killed);
+    None when the file names nobody, or a process of another computer."""
+    try:
+        text = (repository / DATA_DIR / LOCK_FILE).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    host = _LOCK_HOST_RE.search(text)
+    if host and host.group(1).strip("'\"") != socket.gethostname():
+        return None  # a number on another computer says nothing about this one
+    match = _LOCK_PID_RE.search(text)
     return int(match.group(1)) if match else None
 
 
-def _runs_rdiff_backup(pid: int) -> bool:
-    """Whether that process is an rdiff-backup; where we cannot tell (Windows), assume not."""
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if not Path("/proc/self").exists():
-        return False
+def live_lock_holder(repository: Path) -> int | None:
+    """The live rdiff-backup (or MegaBackup) that holds this repository's lock, if any."""
+    pid = lock_file_pid(repository)
+    return pid if pid is not None and backup_process_alive(pid) else None
+
+
+def backup_process_alive(pid: int) -> bool:
+    """Whether that process exists and is an rdiff-backup or a MegaBackup (which runs
+    rdiff-backup inside itself). Asked of psutil on every system: a number alone proves
+    nothing, since after a reboot it may belong to any program. Where the answer cannot be
+    read, it is taken as alive: a live writer must never be forced."""
+    if pid == os.getpid():
+        return False  # this process never runs rdiff-backup inside itself
     try:
-        return b"rdiff" in cmdline.read_bytes()
-    except OSError:
+        process = psutil.Process(pid)
+        if process.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            return False
+        name = process.name().lower()
+    except psutil.NoSuchProcess:
         return False
+    except psutil.AccessDenied:
+        return True
+    if any(program in name for program in _BACKUP_PROGRAMS):
+        return True
+    try:
+        words = " ".join(process.cmdline()).lower()
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:  # a Python we may not look into could be rdiff-backup
+        return name.removesuffix(".exe").rstrip("0123456789.") in _INTERPRETERS
+    return any(program in words for program in _BACKUP_PROGRAMS)
+
+
+def _rest_of_second(now: float) -> float:
+    return int(now) + 1 - now + 0.05
 
 
 def is_disk_full(lines: Iterable[str]) -> bool:

@@ -6,20 +6,33 @@ callback and to the run log as it arrives, and returned with the result, so each
 reads what its tool said without collecting it itself.
 Cancelling ends the whole process tree: a one-file exe is two processes, and killing only the
 first one leaves the second running.
+
+The tools also end when MegaBackup ends, however it ends (a crash, "End task", kill -9): a tool
+left writing alone would hold its repository's lock against the next cycle. On Linux each child
+asks for SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG). Linux sends it when the *thread*
+that started the child ends, so every child is started from one launcher thread that lives as
+long as the process: a snapshot lane's pool thread or the tray's cycle thread may end while
+tools they did not start still run. On Windows every child goes into a job object that ends its
+processes when MegaBackup's handle to it closes, which Windows does when MegaBackup ends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from megabackup import winsys
 from megabackup.errors import MegaBackupError
 
 LineSink = Callable[[str], None]
@@ -81,6 +94,11 @@ class Runner:
     def __init__(self, log: LineSink | None = None) -> None:
         self._log = log
 
+    def note(self, line: str) -> None:
+        """A line of our own in the run log, beside what the tools say (e.g. why we wait)."""
+        if self._log:
+            self._log(line)
+
     def run(
         self,
         argv: Sequence[str],
@@ -110,14 +128,13 @@ class Runner:
         if cancel is not None and cancel.cancelled:
             return ProcessResult(argv, -1, (), True, 0.0)
         try:
-            process = subprocess.Popen(
+            process = start(
                 argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 cwd=cwd,
                 env=dict(env) if env is not None else None,
-                **_platform_options(),
             )
         except OSError as exc:
             raise ProcessStartError(argv[0], exc.strerror or str(exc)) from None
@@ -145,12 +162,115 @@ class Runner:
         return ProcessResult(argv, returncode, tuple(lines), cancelled, seconds)
 
 
-def _platform_options() -> dict[str, object]:
+def start(argv: Sequence[str], **options: Any) -> subprocess.Popen[bytes]:
+    """Popen with our platform options, as a child that ends when this process ends."""
     if os.name == "nt":
         # No console window flashes up, and the child gets a group of its own to end as a tree.
         flags = subprocess.CREATE_NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP
-        return {"creationflags": flags}
-    return {"start_new_session": True}  # its own process group, so killpg ends the whole tree
+        process = subprocess.Popen(argv, creationflags=flags, **options)
+        _join_our_job(process)
+        return process
+    # its own process group, so killpg ends the whole tree
+    options = {"start_new_session": True, **options}
+    if _PRCTL is None:
+        return subprocess.Popen(argv, **options)
+    parent = os.getpid()
+    return _LAUNCHER.start(
+        lambda: subprocess.Popen(argv, preexec_fn=lambda: _die_with(parent), **options)
+    )
+
+
+def end_with_parent() -> None:
+    """Make this process end when the process that started it ends: the second process of a
+    one-file exe (`MegaBackup --rdiff-backup`), whose bootloader parent the runner's signal
+    reaches but which a signal to the bootloader does not."""
+    if _PRCTL is not None:
+        _die_with(os.getppid())
+
+
+# ---- children that end with us -------------------------------------------------------------------
+PR_SET_PDEATHSIG = 1
+
+
+def _libc_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+    prctl.restype = ctypes.c_int
+    return prctl  # type: ignore[no-any-return]
+
+
+_PRCTL = _libc_prctl()  # looked up before any fork: the child only calls it
+
+
+def _die_with(parent: int) -> None:
+    """In the child, before it runs the tool: SIGKILL when the parent dies; and if the parent
+    died between the fork and this call, at once (the signal would never come)."""
+    assert _PRCTL is not None
+    _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _Launcher:
+    """One thread, alive as long as the process, that starts every child (see the module's
+    docstring: the parent-death signal follows the starting thread)."""
+
+    def __init__(self) -> None:
+        self._requests: queue.SimpleQueue[_Launch] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self, popen: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._serve, name="megabackup-launcher", daemon=True
+                )
+                self._thread.start()
+        request = _Launch(popen)
+        self._requests.put(request)
+        request.done.wait()
+        if request.error is not None:
+            raise request.error
+        assert request.process is not None
+        return request.process
+
+    def _serve(self) -> None:
+        while True:
+            request = self._requests.get()
+            try:
+                request.process = request.popen()
+            except BaseException as exc:  # handed to the thread that asked
+                request.error = exc
+            finally:
+                request.done.set()
+
+
+class _Launch:
+    def __init__(self, popen: Callable[[], subprocess.Popen[bytes]]) -> None:
+        self.popen = popen
+        self.process: subprocess.Popen[bytes] | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+
+_LAUNCHER = _Launcher()
+_JOB: list[int | None] = []  # made once, on the first child (Windows)
+_JOB_LOCK = threading.Lock()  # two lanes may start their first tools at once
+
+
+def _join_our_job(process: subprocess.Popen[bytes]) -> None:
+    with _JOB_LOCK:
+        if not _JOB:
+            _JOB.append(winsys.job_that_ends_with_us())
+        job = _JOB[0]
+    if job is not None:  # else Windows refused a job: the tools outlive a crash, as before
+        winsys.put_in_job(job, int(process._handle))  # type: ignore[attr-defined]
 
 
 def _pump(process: subprocess.Popen[bytes], deliver: LineSink) -> None:

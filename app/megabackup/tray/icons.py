@@ -41,6 +41,7 @@ class IconState(str, Enum):
     WARNING = "warning"
     ERROR = "error"
     OVERDUE = "overdue"
+    WAITING = "waiting"  # a place is away (the share, a disk): ordinary life, not a fault
 
 
 # Body colours are mid-dark so a white glyph has strong contrast on all of them.
@@ -51,6 +52,7 @@ _BODY: dict[IconState, Colour] = {
     IconState.WARNING: (230, 150, 0),
     IconState.ERROR: (212, 46, 40),
     IconState.OVERDUE: (132, 72, 204),
+    IconState.WAITING: (0, 128, 140),
 }
 
 
@@ -193,6 +195,15 @@ def _overdue(pen: _Pen, colour: Colour) -> None:
     pen.rounded((7, 7, 11.2, 9), 0.5, hands)
 
 
+def _waiting(pen: _Pen) -> None:
+    # Hourglass: a bar above and below, two sand triangles meeting in the middle.
+    pen.rounded((4.2, 3.0, 11.8, 4.6), 0.5, _WHITE)
+    pen.rounded((4.2, 11.4, 11.8, 13.0), 0.5, _WHITE)
+    pen.polygon([(5.2, 4.4), (10.8, 4.4), (8.6, 7.6), (7.4, 7.6)], _WHITE)
+    pen.polygon([(7.4, 8.4), (8.6, 8.4), (10.8, 11.6), (5.2, 11.6)], _WHITE)
+    pen.rounded((7.4, 7.2, 8.6, 8.8), 0.3, _WHITE)  # the neck
+
+
 def render(state: IconState, size: int = 64, progress: float | None = None) -> Image.Image:
     """Draw the tray icon for ``state`` as a ``size`` x ``size`` RGBA image.
 
@@ -218,6 +229,8 @@ def render(state: IconState, size: int = 64, progress: float | None = None) -> I
             _error(pen)
         case IconState.OVERDUE:
             _overdue(pen, colour)
+        case IconState.WAITING:
+            _waiting(pen)
     return pen.result(size)
 
 

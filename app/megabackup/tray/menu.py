@@ -57,6 +57,24 @@ class View:
 
 def view(snapshot: TrayState) -> View:
     """The icon state and the status line: the first thing that needs the person wins."""
+    found = _view(snapshot)
+    if snapshot.power_hold and found.state in _CALM:
+        return View(found.state, found.line + "; on battery, the next backup waits for power")
+    return found
+
+
+_CALM = (IconState.OK, IconState.WAITING, IconState.WARNING, IconState.OVERDUE)
+# How an away place reads in the status line, by the place's name.
+_AWAY_WORDS = {
+    "server home": "Server not reachable",
+    "server data": "Server not reachable",
+    "external drive": "USB drive not connected",
+    "desktop backup": "Backup disk not connected",
+    "desktop home": "Home folder not found",
+}
+
+
+def _view(snapshot: TrayState) -> View:
     now = snapshot.taken
     if snapshot.stopped and snapshot.quitting:
         return View(IconState.PAUSED, "MegaBackup has stopped")
@@ -93,6 +111,8 @@ def view(snapshot: TrayState) -> View:
     if snapshot.overdue:
         place, days = snapshot.overdue[0]
         return View(IconState.OVERDUE, f"No good snapshot of {place} for {days} days")
+    if snapshot.away and snapshot.last_outcome == Outcome.AWAY:
+        return View(IconState.WAITING, _waiting(snapshot))
     if snapshot.last_finished is None:
         first = snapshot.next_due
         when = f"; the first one starts at {clock_text(first.at, now)}" if first else ""
@@ -103,6 +123,20 @@ def view(snapshot: TrayState) -> View:
     if snapshot.last_outcome == Outcome.CANCELLED:
         return View(IconState.WARNING, f"The last backup was cancelled ({age}){_next(snapshot)}")
     return View(IconState.OK, f"Last backup {age}, all good")
+
+
+def _waiting(snapshot: TrayState) -> str:
+    """'Server not reachable since 14:02; this PC was backed up at 16:00'."""
+    now = snapshot.taken
+    since: dict[str, float] = {}
+    for place, when in snapshot.away:  # server home and server data read as one server
+        words = _AWAY_WORDS.get(place, f"{_capital(place)} away")
+        since[words] = min(when, since.get(words, when))
+    line = ", ".join(f"{words} since {clock_text(when, now)}" for words, when in since.items())
+    desktop_side = any(place in ("desktop home", "desktop backup") for place, _ in snapshot.away)
+    who, place = ("the server", "server home") if desktop_side else ("this PC", "desktop home")
+    good = dict(snapshot.backed_up).get(place)
+    return line + (f"; {who} was backed up at {clock_text(good, now)}" if good else "")
 
 
 def _running(snapshot: TrayState) -> View:

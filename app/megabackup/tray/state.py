@@ -35,6 +35,8 @@ class TrayState:
     last_summary: str = ""
     open_conflicts: int = 0
     overdue: tuple[tuple[str, int], ...] = ()
+    away: tuple[tuple[str, float], ...] = ()  # places the last cycle found away, since when
+    backed_up: tuple[tuple[str, float], ...] = ()  # each source's newest good snapshot
     next_due: Due | None = None
     retrying: bool = False
     settings_problem: str = ""  # first line of what is wrong with the settings file
@@ -44,6 +46,7 @@ class TrayState:
     last_log: Path | None = None
     quitting: bool = False
     stopped: bool = False  # the worker has ended (after Quit, or by a bug)
+    power_hold: bool = False  # a backup is due, but waits for mains power (schedule.on_battery)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class Facts:
     deletions_waiting: int = 0
     last_log: Path | None = None
     quitting: bool = False
+    power_hold: bool = False
 
 
 def tray_state(facts: Facts) -> TrayState:
@@ -84,6 +88,10 @@ def tray_state(facts: Facts) -> TrayState:
         last_summary=run.summary if run else "",
         open_conflicts=len(status.open_conflicts) if status else 0,
         overdue=tuple((p.place, p.days) for p in overdue),
+        away=tuple((a.place, a.since) for a in status.away) if status else (),
+        backed_up=tuple((p.place, p.last_good) for p in status.places if p.last_good is not None)
+        if status
+        else (),
         next_due=facts.next_due,
         retrying=facts.retrying,
         settings_problem=facts.settings_problem,
@@ -92,4 +100,5 @@ def tray_state(facts: Facts) -> TrayState:
         deletions_waiting=facts.deletions_waiting,
         last_log=facts.last_log,
         quitting=facts.quitting,
+        power_hold=facts.power_hold,
     )

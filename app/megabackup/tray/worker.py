@@ -1,7 +1,8 @@
 """The tray's worker: one thread that owns all state; commands in, tray states out.
 
 The tray only enqueues commands and draws the states it is given. The worker decides when a
-cycle runs (the schedule, the pause, "back up now"), runs it, notifies, and publishes an
+cycle runs (the schedule, the pause, "back up now", a place that is back, the battery), runs it,
+notifies, and publishes an
 immutable `TrayState` (tray/state.py) after every change. The engine is synchronous, so each
 cycle runs on a short-lived helper thread whose events come back through the same queue: the
 worker itself never blocks, and a pause or cancel shows within a second even in a long step.
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from megabackup import places
+from megabackup import places, power
 from megabackup.engine import (
     CancelToken,
     CycleBusy,
@@ -38,6 +39,8 @@ from megabackup.notify import (
     Notice,
     NoticeKind,
     Repeats,
+    away_notice,
+    away_too_long,
     cycle_notice,
     overdue_notice,
     overdue_places,
@@ -45,6 +48,7 @@ from megabackup.notify import (
 from megabackup.outcome import Outcome
 from megabackup.runlog import newest_log
 from megabackup.settings import Settings
+from megabackup.tray.lookout import DriveRoots, Lookout
 from megabackup.tray.scheduler import Due, PauseState, Scheduler
 from megabackup.tray.state import Facts, Progress, TrayState, tray_state
 from megabackup.tray.watcher import SettingsWatcher
@@ -120,6 +124,9 @@ class Worker:
         schedule: bool = True,
         settle_seconds: float | None = None,
         tick_seconds: float = TICK_SECONDS,
+        drive_roots: DriveRoots | None = None,
+        lookout: Lookout | None = None,
+        on_battery: Callable[[], bool] = power.on_battery,
     ) -> None:
         self.settings_path = settings_path
         self.paths = paths
@@ -127,8 +134,12 @@ class Worker:
         self._notify = notify or (lambda notice: None)
         self._options = options or CycleOptions()
         self._clock = clock
-        self._schedule = schedule
+        self._schedule = schedule  # False: no cycle starts by itself (neither due nor a return)
         self._tick = tick_seconds
+        self._drive_roots = drive_roots  # None: the mounted drives; tests give a list of theirs
+        self._lookout = lookout or Lookout(drive_roots=drive_roots)
+        self._on_battery = on_battery
+        self._power_hold = False  # a backup is due but waits for mains power
         self._queue: queue.Queue[Command | _Event | _Done] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="megabackup-worker", daemon=True)
         self._lock = threading.Lock()  # guards the token and the snapshot between threads
@@ -145,6 +156,7 @@ class Worker:
         self._history: Status | None = None
         self._last_emit = 0.0
         self._overdue_told = -math.inf
+        self._away_told: set[tuple[str, float]] = set()  # (place, since): once per absence
         now = clock()
         kwargs = {} if settle_seconds is None else {"settle": settle_seconds}
         self.scheduler = Scheduler(paths.state, now, **kwargs)
@@ -208,9 +220,12 @@ class Worker:
 
     def _wait_seconds(self) -> float:
         wait = self._tick
+        now = self._clock()
         due = self._due()
         if due is not None and self._cycle is None:
-            wait = min(wait, max(0.0, due.at - self._clock()))
+            wait = min(wait, max(0.0, due.at - now))
+        if self._schedule:
+            wait = min(wait, max(0.0, self._lookout.next_look(now) - now))
         return max(0.05, wait)
 
     def _due(self) -> Due | None:
@@ -224,10 +239,58 @@ class Worker:
             log.info("the clock jumped or the machine slept; an overdue backup waits to settle")
         self._reload_if_changed()
         due = self._due()
+        self._power_hold = False
         if due is not None and due.at <= now and self._cycle is None and not self._quitting:
-            self._start_cycle(due.reason)
+            if self._held_by_battery():
+                self._power_hold = True
+            else:
+                self._start_cycle(due.reason)
+        self._catch_up_returns(now)
         self._tell_overdue(now)
+        self._tell_away(now)
         self._emit()
+
+    def _held_by_battery(self) -> bool:
+        """A cycle that starts by itself waits for mains power when the settings say so."""
+        settings = self._settings
+        return settings is not None and not settings.schedule.on_battery and self._on_battery()
+
+    def _catch_up_returns(self, now: float) -> None:
+        """A place that was away is back: catch up what waited for it, if anything did."""
+        if not self._schedule or self._settings is None:
+            return
+        back = self._lookout.back(self._settings, now)
+        if not back or self._cycle is not None or self._quitting:
+            return
+        if self.scheduler.pause.active(now):
+            return  # kept: it catches up once the pause ends
+        if self._held_by_battery():
+            self._power_hold = True
+            return
+        if self._catch_up_due(now):
+            log.info("%s is back; catching up", ", ".join(back))
+            self._start_cycle("returned")
+        self._lookout.settled()
+
+    def _catch_up_due(self, now: float) -> bool:
+        """Something waited for a place (the last cycle found one away), or the last cycle that
+        had every place is older than the schedule's interval."""
+        status, settings = self._history, self._settings
+        if status is None or settings is None or status.away:
+            return True
+        last = status.last_complete
+        return last is None or now - last > settings.schedule.every_hours * 3600
+
+    def _tell_away(self, now: float) -> None:
+        """A place away for longer than notifications.away_hours is told, once per absence."""
+        if self._history is None or self._settings is None:
+            return
+        hours = self._settings.notifications.away_hours
+        for place in away_too_long(self._history.away, now, hours):
+            key = (place.place, place.since)
+            if key not in self._away_told:
+                self._away_told.add(key)
+                self._notify(away_notice(place, now))
 
     def _tell_overdue(self, now: float) -> None:
         """Backups that stopped must be told even when no cycle runs to tell it (paused, or
@@ -286,8 +349,13 @@ class Worker:
         with self._lock:
             self._token = token
         self._trigger, self._progress, self._cancelling = trigger, None, False
+        self._power_hold = False
+        roots = self._drive_roots() if self._drive_roots is not None else self._options.drive_roots
         options = dataclasses.replace(
-            self._options, trigger=_trigger_name(trigger), allowed_deletions=allowed_deletions
+            self._options,
+            trigger=_trigger_name(trigger),
+            allowed_deletions=allowed_deletions,
+            drive_roots=roots,
         )
         self._cycle = threading.Thread(
             target=self._cycle_body,
@@ -365,6 +433,7 @@ class Worker:
             log.warning("cannot read the history: %s", exc)
             return self._history
         self._history = status
+        self._lookout.expect(place.place for place in status.away)
         run = status.last_run
         if run is not None and self.scheduler.last_finished is None:
             # first look at the history after start-up: the schedule continues from it
@@ -389,6 +458,7 @@ class Worker:
             deletions_waiting=self._deletions_waiting,
             last_log=newest_log(self.paths.logs),
             quitting=self._quitting,
+            power_hold=self._power_hold,
         )
         state = tray_state(facts)
         with self._lock:
@@ -402,7 +472,8 @@ class Worker:
 
 
 def _needs_retry(result: CycleResult) -> bool:
-    """A place could not be reached (or a step failed): try again soon, not in every_hours."""
+    """A step failed or could not run: try again soon, not in every_hours. A place that is away
+    is not retried: the lookout starts a cycle when it is back."""
     return result.outcome == Outcome.FAILED or any(
         s.status == Outcome.SKIPPED for s in result.steps
     )
