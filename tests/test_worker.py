@@ -250,10 +250,12 @@ def _plugged_in_and_out(setup: Setup, extra: str = "") -> tuple[Worker, FakeCloc
     return worker, clock, unplugged
 
 
-def _watching(setup: Setup, usb: Path | None = None) -> tuple[Worker, FakeClock]:
-    """A scheduling worker on a fake clock (with the drive list [usb] when given) after one
-    "Back up now" cycle. The first scheduled cycle is set far away: only what the test does
-    starts a cycle."""
+def _watching(
+    setup: Setup, usb: Path | None = None, back_up_now: bool = True
+) -> tuple[Worker, FakeClock]:
+    """A scheduling worker on a fake clock (with the drive list [usb] when given), after one
+    "Back up now" cycle if asked. The start-up settle of the schedule is set far away: only
+    what the test does starts a cycle."""
     clock = FakeClock()
     worker = setup.worker(
         schedule=True,
@@ -262,8 +264,9 @@ def _watching(setup: Setup, usb: Path | None = None) -> tuple[Worker, FakeClock]
         clock=clock,
         drive_roots=None if usb is None else lambda: [usb],
     )
-    worker.submit(BackupNow())
-    setup.recorder.wait("the first cycle", _cycles_done(setup))
+    if back_up_now:
+        worker.submit(BackupNow())
+        setup.recorder.wait("the first cycle", _cycles_done(setup))
     return worker, clock
 
 
@@ -346,6 +349,25 @@ def test_the_drive_plugged_back_in_after_a_complete_cycle_starts_nothing(setup: 
     _ticks(clock, 8)
     # nothing waited for it and the last complete cycle is minutes old: no backup to catch up
     assert setup.runs() == [("tray", "ok")]
+
+
+def test_the_drive_plugged_in_when_the_last_backup_is_older_than_the_interval_starts_one(
+    setup: Setup,
+) -> None:
+    usb = _found_by_its_marker(setup)
+    options = CycleOptions(trigger="test", drive_roots=[usb])
+    run_cycle(load(setup.settings), setup.paths, options=options)
+    with sqlite3.connect(setup.paths.history) as db:  # that complete cycle was five hours ago
+        db.execute("UPDATE runs SET started = started - 18000, finished = finished - 18000")
+    unplugged = usb.with_name("usb-unplugged")
+    usb.rename(unplugged)
+    _worker, clock = _watching(setup, usb, back_up_now=False)  # the overdue one waits too
+    _ticks(clock, 3)  # seen unplugged
+    assert setup.runs() == [("test", "ok")]
+    unplugged.rename(usb)
+    _ticks(clock, 6, until=lambda: len(setup.runs()) > 1)
+    setup.recorder.wait("the backup the drive started", _cycles_done(setup, 2))
+    assert setup.runs() == [("test", "ok"), ("returned", "ok")]
 
 
 def test_a_scheduled_backup_waits_for_mains_power_and_back_up_now_does_not(
