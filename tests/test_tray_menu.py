@@ -524,5 +524,9 @@ def test_the_stuck_loop_backstop_only_guards_a_running_loop(
     assert exits == [], "leaving the process must never be armed for a loop that is not running"
     app.loop_running.set()  # a loop that runs and does not end when asked
     app.stop_icon()
-    time.sleep(0.3)
+    # waited for, not slept on: on a busy machine a timer that fires after the test has undone
+    # its patch would end the test process itself, silently, with exit code 0
+    deadline = time.monotonic() + 30
+    while not exits and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert exits == [0]
