@@ -27,6 +27,7 @@ LEAVES = {
     "megabackup.runlog",
     "megabackup.settings",
     "megabackup.settings_file",
+    "megabackup.tkbase",
     "megabackup.tkroot",
     "megabackup.winsys",
     "megabackup.words",
