@@ -180,7 +180,8 @@ def test_each_problem_names_its_setting_and_reads_the_same_beside_the_field(
     assert set(found) == {"desktop.backup", "folders.home[1]"}
     backup, musik = found["desktop.backup"], found["folders.home[1]"]
     assert backup.setting == "desktop.backup" and musik.setting == "folders.home"
-    assert backup.beside == backup.reason and backup.beside in str(backup)  # check's words
+    assert backup.beside == f"This {backup.reason}"  # the words of check, as a sentence
+    assert backup.reason.startswith("is not a full path") and backup.reason in str(backup)
     assert musik.beside == f'"Musik" {musik.reason}'
     assert musik.reason.startswith("exists on neither side")
     assert settings.problems(document, check_folders=False) == [backup]  # no look at the disk

@@ -98,7 +98,7 @@ def test_the_first_run_shows_the_places_empty_and_no_problem_until_one_is_touche
     assert not form.save()
     shown = form.problems()
     assert set(shown) == {HOME, SHARE, BACKUP}
-    assert shown[HOME] == ['is empty; give a full path such as "/home/me/Documents"']
+    assert shown[HOME] == ['This is empty; give a full path such as "/home/me/Documents"']
     assert world.config.read_bytes() == TEMPLATE.read_bytes()  # nothing was written
     assert form.status == "Not saved: 3 settings to fix, each marked beside its field."
 
@@ -108,7 +108,7 @@ def test_the_persons_folders_are_offered_with_the_usual_ones_ticked(world: World
     form.set(HOME, str(world.home))
     form.take_home(form.look_at_home(form.values[HOME]))
     assert form.home_choices == ["Documents", "Music", "Pictures", "Videos"]  # none hidden
-    assert form.values[FOLDERS] == ["Documents", "Pictures", "Music"]  # present of the usual
+    assert form.values[FOLDERS] == ["Documents", "Music", "Pictures"]  # present of the usual
     assert form.looks[HOME].line == "4 folders in it. Tick the ones to keep safe."
     form.tick("Videos", True)
     form.tick("Pictures", False)
@@ -163,12 +163,16 @@ def test_every_field_shows_the_rules_own_message_in_the_words_of_megabackup_chec
         form.set(key, BAD[spec.kind])
     shown = form.problems()
     document = form.document_now()
-    expected = {}
-    for problem in settings.problems(document, check_folders=False):
+    found = settings.problems(document, check_folders=False)
+    expected: dict[str, list[str]] = {}
+    for problem in found:
         expected.setdefault(problem.setting, []).append(problem.beside)
     assert set(shown) == {key for key, _spec in _bad_fields()}
-    assert shown == expected  # beside each field: the rule's reason, nothing made up
-    # and `megabackup check` on the same settings says each in the same words
+    assert shown == expected  # beside each field: the rule's own reason, nothing made up
+    assert shown["desktop.backup"] == [
+        'This is not a full path; give one such as "/home/me/Documents"'
+    ]
+    # and `megabackup check` on the same settings gives each of them as one of its lines
     written = tmp_path / "bad.toml"
     written.write_text(settings.to_toml(document), encoding="utf-8")
     check = subprocess.run(
@@ -179,9 +183,10 @@ def test_every_field_shows_the_rules_own_message_in_the_words_of_megabackup_chec
         timeout=60,
     )
     assert check.returncode == 2
-    for key, messages in shown.items():
-        for message in messages:
-            assert message in check.stderr, f"{key}: {message!r} is not what check says"
+    lines = check.stderr.splitlines()
+    for problem in found:
+        assert f"  - {problem}" in lines, f"check does not say: {problem}"
+        assert problem.reason in problem.beside
 
 
 def test_a_number_takes_a_decimal_comma_and_saves_as_a_number(world: World) -> None:
@@ -246,7 +251,7 @@ def test_the_share_is_looked_at_files_counted_and_folders_compared(world: World)
     look = form.look_at_share(SHARE, str(world.share), form.values[FOLDERS])
     assert look.level == "good"
     assert look.line == (
-        "Reachable, 3 files. Folders only on this PC: Pictures, Music (the sync brings them "
+        "Reachable, 3 files. Folders only on this PC: Music, Pictures (the sync brings them "
         "across)."
     )
     form.tick("Pictures", False)
@@ -268,15 +273,15 @@ def test_a_backup_inside_the_home_is_refused_and_on_the_same_disk_is_a_caution(
     form.set(BACKUP, str(world.home / "Backup"))
     form.take_rules(form.look_at_rules(form.document_now()))
     assert form.problems()[BACKUP] == [
-        "is inside desktop.home (the desktop home): a backup target must not be inside a folder "
-        "it backs up"
+        "This is inside desktop.home (the desktop home): a backup target must not be inside a "
+        "folder it backs up"
     ]
     form.set(BACKUP, str(world.backup))
     assert form.cautions() == {}  # the look at the rules belongs to the value before
     form.take_rules(form.look_at_rules(form.document_now()))
     assert form.problems() == {}
     (caution,) = form.cautions()[BACKUP]
-    assert caution.startswith("is on the same disk as desktop.home")
+    assert caution.startswith("This is on the same disk as desktop.home")
     look = form.look_at_backup(str(world.backup))
     assert look.line.endswith("free there. The folder is made at the first backup.")
 
@@ -295,7 +300,10 @@ def test_the_drive_list_and_use_this_drive(world: World) -> None:
     assert form.use_drive(1)
     folder = world.media / "SANDISK" / "MegaBackup"
     assert places.read_drive_marker(folder)["name"] == "MegaBackup"
-    assert form.drive_line == f'{folder} is now the MegaBackup drive "MegaBackup".'
+    assert form.drive_line == (
+        'SANDISK is now the MegaBackup drive "MegaBackup"; the snapshots go into its folder '
+        '"MegaBackup".'
+    )
     assert form.drive_rows()[1][4] == 'the MegaBackup drive "MegaBackup"'
     # the marker scan does not look at this folder, so the settings name it
     assert form.values[DRIVE_PATH] == str(folder)

@@ -132,10 +132,11 @@ class Problem:
     @property
     def beside(self) -> str:
         """The message for a window to show beside the setting's field: the reason in the same
-        words as `megabackup check`, led by the item when one item of a list is wrong."""
+        words as `megabackup check`, as a sentence there ("This is not a full path; ..."), led
+        by the item when one item of a list is wrong ('"Musik" exists on neither side ...')."""
         if self.setting != self.key and self.has_value:
             return f"{_show(self.value)} {self.reason}"
-        return self.reason
+        return f"This {self.reason}"
 
 
 class SettingsError(MegaBackupError):

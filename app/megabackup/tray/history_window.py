@@ -135,10 +135,10 @@ class HistoryWindow:
         x0, x1 = LEFT, width - RIGHT
         bottom = TOP + ROW_HEIGHT * len(model.chart)
         self._days(canvas, x0, x1, bottom)
-        canvas.create_text(x1 + 14, TOP / 2, text="Last good snapshot", anchor="w",
+        canvas.create_text(x1 + 14, TOP / 2, text="Last good", anchor="w",
                            fill="#555555")  # fmt: skip
         for index, row in enumerate(model.chart):
-            y = TOP + ROW_HEIGHT * index + ROW_HEIGHT / 2
+            y = self.row_middle(index)
             if index % 2:
                 canvas.create_rectangle(0, y - ROW_HEIGHT / 2, width, y + ROW_HEIGHT / 2,
                                         fill="#f4f6f8", outline="", tags=("stripe",))  # fmt: skip
@@ -153,6 +153,10 @@ class HistoryWindow:
         if not any(row.marks for row in model.chart):
             canvas.create_text((x0 + x1) / 2, bottom / 2, fill="#777777",
                                text="No backup in the last 30 days.")  # fmt: skip
+
+    @staticmethod
+    def row_middle(index: int) -> float:
+        return TOP + ROW_HEIGHT * index + ROW_HEIGHT / 2
 
     def _days(self, canvas: Any, x0: float, x1: float, bottom: float) -> None:
         """A light line at each midnight, a date every week, and "today" at the right."""
@@ -187,16 +191,20 @@ class HistoryWindow:
             self.status.configure(text=self.model.status)
 
     def _on_picture_click(self, event: Any) -> None:
-        """A click on a mark selects its run in the list."""
-        near = self.picture.find_overlapping(event.x - 4, event.y - 4, event.x + 4, event.y + 4)
-        for item in reversed(near):
-            runs = [t for t in self.picture.gettags(item) if t.startswith("run:")]
-            if runs:
-                iid = runs[0].split(":", 1)[1]
-                if self.table.exists(iid):
-                    self.table.selection_set(iid)
-                    self.table.see(iid)
-                return
+        """A click on a mark selects its run in the list (the nearest, where marks crowd)."""
+        canvas = self.picture
+        near = canvas.find_overlapping(event.x - 4, event.y - 4, event.x + 4, event.y + 4)
+        runs = []
+        for item in near:
+            tags = [t for t in canvas.gettags(item) if t.startswith("run:")]
+            if tags:
+                left, _top, right, _bottom = canvas.bbox(item)
+                runs.append((abs((left + right) / 2 - event.x), tags[0].split(":", 1)[1]))
+        if runs:
+            iid = min(runs)[1]
+            if self.table.exists(iid):
+                self.table.selection_set(iid)
+                self.table.see(iid)
 
     def _follow(self) -> None:
         try:

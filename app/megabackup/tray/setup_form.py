@@ -49,7 +49,7 @@ LABELS = {
     "safety.max_deletions": "Ask before a sync deletes more than (files)",
     "safety.max_deletions_percent": "...or more than (% of a side)",
     "schedule.full_check_every_days": "Compare file contents every (days)",
-    "notifications.overdue_days": "Warn when a place has no good snapshot for (days)",
+    "notifications.overdue_days": "Warn after no good snapshot for (days)",
     "tools.rdiff_backup": "rdiff-backup program",
     "tools.unison": "unison program",
     "retention.keep_days": "Keep snapshots for (days)",
@@ -293,6 +293,7 @@ class SetupForm:
             kept = [f for f in ticked if _has(present, f, self.windows)]
             usual = [f for f in USUAL_FOLDERS if _has(present, f, self.windows)]
             real = [_spelled(present, f, self.windows) for f in (kept or usual)]
+            real.sort(key=present.index)  # in the order the boxes are shown
             if real != ticked:
                 self.values[FOLDERS] = real
                 self.touched.add(FOLDERS)
@@ -399,8 +400,8 @@ class SetupForm:
         name = self._value(DRIVE_NAME) or "MegaBackup"
         ours = [d for d in self.drives if d.is_ours(name)]
         if ours:
-            where = words_path(ours[0].marked or ours[0].root)
-            return f'{where} is the MegaBackup drive "{name}".', "good"
+            called = ours[0].volume.label or words_path(ours[0].root)
+            return f'{called} is the MegaBackup drive "{name}".', "good"
         if not self.drives:
             return "No drive is connected. Plug in the USB drive to use it.", "info"
         return "Pick the USB drive in the list, then Use this drive.", "info"
@@ -423,7 +424,11 @@ class SetupForm:
         # does not look at) its folder is given in the settings
         scanned = places.find_external(name, None, self._drive_roots)
         self.set(DRIVE_PATH, "" if scanned.path == folder else str(folder))
-        self.drive_line = f'{words_path(folder)} is now the MegaBackup drive "{name}".'
+        where = "onto it" if folder == drive.root else f'into its folder "{folder.name}"'
+        called = drive.volume.label or words_path(drive.root)
+        self.drive_line = (
+            f'{called} is now the MegaBackup drive "{name}"; the snapshots go {where}.'
+        )
         self.drive_level = "good"
         self.drives = self.look_at_drives()
         return True

@@ -38,6 +38,7 @@ DRIVES_EVERY_MS = 3000  # the drive list follows a drive plugged in or out
 WIDTH = 900
 WRAP = 760
 LABEL_CHARS = 22  # one label column for every section, so the fields line up
+MORE_LABEL_CHARS = 36
 LEVEL_STYLES = {
     "problem": "Problem.TLabel",
     "warning": "Warning.TLabel",
@@ -72,6 +73,7 @@ class SetupWindow:
         self.messages: dict[str, Any] = {}
         self.texts: dict[str, Any] = {}
         self.hints: dict[str, str] = {}
+        self.choose_buttons: dict[str, Any] = {}
         self.home_boxes: dict[str, Any] = {}
         self._shown_choices: list[str] | None = None
         self._pending: dict[str, str] = {}  # after() ids of looks waiting for a typing pause
@@ -132,13 +134,19 @@ class SetupWindow:
         )
         self.home_frame = ttk.Frame(pc)
         self.home_frame.grid(row=2, column=1, columnspan=2, sticky="w", pady=(6, 0))
+        self.home_empty = ttk.Label(
+            self.home_frame,
+            style="Hint.TLabel",
+            text="Pick the folder first; its folders appear here.",
+        )
+        self.home_empty.grid(row=0, column=0, sticky="w")  # fmt: skip
         self.home_hint = ttk.Label(pc, text="", style="Hint.TLabel", wraplength=WRAP - 200)
         self.home_hint.grid(row=3, column=1, columnspan=2, sticky="w")
 
         share = self._section("The network share")
         self._path_row(share, 0, SHARE, "Home on the share:", "Pick the home on the share",
-                       hint="the same folders on the NAS, typed as \\\\nas\\andy, //nas/andy "
-                       "or a mapped drive such as Z:\\")  # fmt: skip
+                       hint="the same folders on the NAS: \\\\nas\\andy, //nas/andy or a "
+                       "mapped drive such as Z:\\")  # fmt: skip
         self._path_row(share, 2, DATA, "Data on the share:", "Pick the data folder on the share",
                        hint="optional: large folders that live only on the share, backed up to "
                        "the USB drive")  # fmt: skip
@@ -191,7 +199,7 @@ class SetupWindow:
         self.more_button.grid(sticky="w", pady=(10, 0))
         self.more = ttk.Frame(body, padding=(4, 6, 0, 0))
         self.more.grid(sticky="ew")
-        self.more.columnconfigure(2, weight=1)
+        self.more.columnconfigure(1, weight=1)
         for index, field in enumerate(self.model.more_fields()):
             self._more_row(index, field)
         self.more.grid_remove()
@@ -224,7 +232,7 @@ class SetupWindow:
 
     def _section(self, title: str) -> Any:
         frame = self.ttk.LabelFrame(
-            self.body, text=title, padding=(10, 6, 10, 8), style="Section.TLabelframe"
+            self.body, text=title, padding=(10, 4, 10, 6), style="Section.TLabelframe"
         )
         frame.grid(sticky="ew", pady=(6, 0))
         frame.columnconfigure(1, weight=1)
@@ -240,39 +248,43 @@ class SetupWindow:
         entry = ttk.Entry(parent, textvariable=self._var(key))
         entry.grid(row=row, column=1, sticky="ew")
         self.texts[key] = entry
-        ttk.Button(parent, text="Choose\u2026", command=lambda: self._on_choose(key, title)).grid(
-            row=row, column=2, padx=(6, 0)
+        choose = ttk.Button(
+            parent, text="Choose\u2026", command=lambda: self._on_choose(key, title)
         )
+        choose.grid(row=row, column=2, padx=(6, 0))
+        self.choose_buttons[key] = choose
         self.hints[key] = hint
         self.messages[key] = ttk.Label(parent, text=hint, wraplength=WRAP - 200)
         self.messages[key].grid(row=row + 1, column=1, columnspan=2, sticky="w", pady=(1, 2))
 
     def _more_row(self, index: int, field: MoreField) -> None:
+        """label | widget, and below the widget its line: the problem, or else what the
+        template's comment says the setting does."""
         tk, ttk = self.tk, self.ttk
-        ttk.Label(self.more, text=field.label).grid(row=2 * index, column=0, sticky="nw",
-                                                    pady=(4, 0))  # fmt: skip
+        row = 2 * index
+        ttk.Label(self.more, text=field.label, width=MORE_LABEL_CHARS, wraplength=300).grid(
+            row=row, column=0, sticky="nw", pady=(4, 0)
+        )
         if field.kind == "flag":
             widget = ttk.Checkbutton(self.more, variable=self._var(field.key))
         elif field.kind == "choice":
             widget = ttk.Combobox(self.more, values=list(field.choices), state="readonly",
                                   width=14, textvariable=self._var(field.key))  # fmt: skip
         elif field.kind in LIST_KINDS:
-            widget = tk.Text(self.more, height=3, width=34, wrap="none", undo=True)
+            widget = tk.Text(self.more, height=3, width=40, wrap="none", undo=True,
+                             font="TkDefaultFont", relief="solid", borderwidth=1,
+                             highlightthickness=0)  # fmt: skip
             widget.insert("1.0", self.model.values[field.key])
             widget.bind("<KeyRelease>", lambda e, k=field.key: self._on_text_field(k))
             self.texts[field.key] = widget
         else:
             wide = field.kind in ("path", "optional_path", "text")
-            widget = ttk.Entry(self.more, width=34 if wide else 10,
+            widget = ttk.Entry(self.more, width=50 if wide else 10,
                                textvariable=self._var(field.key))  # fmt: skip
-        widget.grid(row=2 * index, column=1, sticky="w", padx=8, pady=(4, 0))
-        note = field.note + (" (one per line)" if field.kind in LIST_KINDS else "")
-        ttk.Label(self.more, text=note, style="Hint.TLabel", wraplength=330).grid(
-            row=2 * index, column=2, sticky="nw", pady=(4, 0)
-        )
-        self.messages[field.key] = ttk.Label(self.more, text="", wraplength=WRAP - 200)
-        self.messages[field.key].grid(row=2 * index + 1, column=1, columnspan=2, sticky="w",
-                                      padx=8)  # fmt: skip
+        widget.grid(row=row, column=1, sticky="w", pady=(4, 0))
+        self.hints[field.key] = field.note + (" (one per line)" if field.kind in LIST_KINDS else "")
+        self.messages[field.key] = ttk.Label(self.more, text="", wraplength=WRAP - 300)
+        self.messages[field.key].grid(row=row + 1, column=1, sticky="w")
 
     def _var(self, key: str) -> Any:
         value = self.model.values[key]
@@ -332,7 +344,9 @@ class SetupWindow:
         choices = list(model.home_choices)
         if choices != self._shown_choices:
             for box in self.home_frame.winfo_children():
-                box.destroy()
+                if box is not self.home_empty:
+                    box.destroy()
+            self.home_empty.grid_remove()
             self.home_boxes.clear()
             for index, name in enumerate(choices):
                 var = self.tk.BooleanVar(master=self.root, value=name in model.values[FOLDERS])
@@ -349,12 +363,13 @@ class SetupWindow:
             note = model.folder_note(name)
             box.configure(text=f"{name} ({note})" if note else name)
         if not choices:
-            hint = "Pick the folder first; its folders appear here."
+            self.home_empty.grid()
+            hint = ""
         elif not model.values[FOLDERS]:
             hint = "Nothing ticked: the whole folder is synced and backed up."
         else:
             hint = ""
-        self.home_hint.configure(text=hint)
+        _show_if(self.home_hint, hint)
 
     def _redraw_drives(self) -> None:
         rows = self.model.drive_rows()

@@ -1,0 +1,87 @@
+"""The history window under Xvfb: 30 days of generated runs and a real cycle that appears while
+it is open; a click on a mark in the picture picks its run, a double-click opens a log."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from megabackup.engine import run_cycle
+from megabackup.locations import AppPaths
+from megabackup.outcome import Outcome
+from megabackup.tray.history_window import LEFT, RIGHT, HistoryWindow
+from megabackup.tray.run_history import FAILED, HistoryModel
+from support import Places
+from thirty_days import thirty_days
+from windowshot import screenshot
+
+pytestmark = [pytest.mark.realtools, pytest.mark.timeout(180)]  # one real cycle
+
+
+def pump(window: HistoryWindow, seconds: float = 0.4) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        window.root.update()
+        time.sleep(0.02)
+
+
+def click(display: str, window: HistoryWindow, x: int, y: int, times: int = 1) -> None:
+    env = dict(os.environ, DISPLAY=display)
+    subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "--repeat", str(times),
+                    "--delay", "80", "1"], env=env, check=True, timeout=30)  # fmt: skip
+    pump(window)
+
+
+def test_thirty_days_of_runs_and_a_new_one_as_it_happens(tmp_path: Path, tk_display: str) -> None:
+    places = Places(tmp_path / "places")
+    # the places as 30 days of backups leave them (the repositories there), then their history
+    earlier = run_cycle(places.settings, AppPaths(tmp_path / "earlier"))
+    assert earlier.outcome == Outcome.OK, earlier.summary()
+    thirty_days(places.paths.root, time.time() - 60, logs=places.paths.logs)
+    opened: list[Path] = []
+    model = HistoryModel(places.paths.history, opener=opened.append)
+    assert len(model.runs) == 180
+    window = HistoryWindow(model, screen=tk_display)
+    try:
+        window.root.geometry("+0+0")
+        pump(window, 1.0)
+        assert len(window.table.get_children()) == 180
+        drawn = window.picture.find_withtag("run:" + str(model.runs[0].run_id))
+        assert len(drawn) == 4, "the newest run has a mark on each of the four rows"
+
+        result = places.cycle(trigger="test")  # a real cycle while the window is open
+        assert result.outcome == Outcome.OK, result.summary()
+        deadline = time.monotonic() + 15
+        while len(window.table.get_children()) < 181 and time.monotonic() < deadline:
+            pump(window, 0.2)
+        assert window.table.get_children()[0] == str(result.run_id), "the new run is shown"
+        assert model.runs[0].ended == "All good" and model.chart[0].age == "just now"
+
+        # a click on a failed mark of this PC's row picks that run in the list
+        failed = next(m for m in model.chart[0].marks if m.kind == FAILED)
+        canvas = window.picture
+        x0, x1 = LEFT, canvas.winfo_width() - RIGHT
+        x = canvas.winfo_rootx() + round(x0 + model.fraction(failed.when) * (x1 - x0))
+        y = canvas.winfo_rooty() + round(window.row_middle(0))
+        click(tk_display, window, x, y)
+        assert window.table.selection() == (str(failed.run_id),)
+        assert window.details.cget("text").startswith(
+            next(r.when for r in model.runs if r.run_id == failed.run_id)
+        )
+        screenshot(tk_display, window.root, "history-30-days.png")
+
+        # a double-click on the newest run opens its log, the real one
+        newest = window.table.get_children()[0]
+        window.table.see(newest)  # the click above scrolled the list to the failed run
+        pump(window, 0.2)
+        rx, ry, _w, h = window.table.bbox(newest)
+        click(tk_display, window, window.table.winfo_rootx() + rx + 40,
+              window.table.winfo_rooty() + ry + h // 2, times=2)  # fmt: skip
+        assert opened == [result.log_path]
+        assert "MegaBackup cycle" in opened[0].read_text(encoding="utf-8")
+    finally:
+        window.close()
