@@ -52,6 +52,8 @@ class World:
             (self.share / name).mkdir(parents=True)
         for index in range(3):
             (self.share / "Documents" / f"report {index}.txt").write_text("x", encoding="utf-8")
+        (self.share / "Documents" / "2019").mkdir()  # a folder is not a file
+        (self.share / "Documents" / "2019" / "old.txt").write_text("x", encoding="utf-8")
         self.backup = root / "pc" / "LocalBackup"
         self.config = root / "config" / "settings.toml"
         self.paths = AppPaths(root / "state")
@@ -114,6 +116,12 @@ def test_the_persons_folders_are_offered_with_the_usual_ones_ticked(world: World
     form.tick("Pictures", False)
     assert form.values[FOLDERS] == ["Documents", "Music", "Videos"]  # in the order shown
     assert form.changes()[FOLDERS] == ["Documents", "Music", "Videos"]
+    other = world.root / "pc" / "bea"  # another folder, with none of those: the usual again
+    for name in ("Photos", "Desktop"):
+        (other / name).mkdir(parents=True)
+    form.set(HOME, str(other))
+    form.take_home(form.look_at_home(form.values[HOME]))
+    assert form.home_choices == ["Desktop", "Photos"] and form.values[FOLDERS] == ["Desktop"]
 
 
 def test_a_listed_folder_only_on_the_share_stays_offered_and_says_so(world: World) -> None:
@@ -251,13 +259,13 @@ def test_the_share_is_looked_at_files_counted_and_folders_compared(world: World)
     look = form.look_at_share(SHARE, str(world.share), form.values[FOLDERS])
     assert look.level == "good"
     assert look.line == (
-        "Reachable, 3 files. Folders only on this PC: Music, Pictures (the sync brings them "
+        "Reachable, 4 files. Folders only on this PC: Music, Pictures (the sync brings them "
         "across)."
     )
     form.tick("Pictures", False)
     form.tick("Music", False)
     same = form.look_at_share(SHARE, str(world.share), form.values[FOLDERS])
-    assert same.line == "Reachable, 3 files. It holds the same folders as this PC."
+    assert same.line == "Reachable, 4 files. It holds the same folders as this PC."
     everything = form.look_at_share(SHARE, str(world.share), [])  # nothing ticked: all of it
     assert "only on the share: Scans" in everything.line
     counted, complete = count_files(world.share, (), limit=2)  # a huge share: "more than"
