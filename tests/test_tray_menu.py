@@ -568,3 +568,49 @@ def test_the_stuck_loop_backstop_only_guards_a_running_loop(
     while not exits and time.monotonic() < deadline:
         time.sleep(0.02)
     assert exits == [0]
+
+
+def test_the_plain_x_icon_sends_a_latin1_title_so_an_ellipsis_cannot_end_its_thread() -> None:
+    """python-xlib refuses a window name outside Latin-1 (UnicodeEncodeError), and pystray's
+    plain-X backend sends the tooltip as the icon window's name."""
+
+    class XWindow:
+        def __init__(self) -> None:
+            self.names: list[str] = []
+
+        def change_attributes(self, **kwargs: Any) -> None:
+            pass
+
+        def set_wm_name(self, name: str, onerror: Any = None) -> None:
+            name.encode("latin-1")  # what python-xlib does with a STRING property
+            self.names.append(name)
+
+    class Display:
+        def flush(self) -> None:
+            pass
+
+    class PlainXIcon:  # the parts of pystray._xorg.Icon the fixes touch
+        def __init__(self) -> None:
+            self._window, self._display, self._systray_manager = XWindow(), Display(), None
+            self.title = ""
+
+        def _dock_window(self) -> None:
+            pass
+
+        def _update_title(self) -> None:
+            self._window.set_wm_name(self.title)
+
+        def _update_icon(self) -> None:
+            pass
+
+    PlainXIcon.__module__ = "pystray._xorg"
+    icon = PlainXIcon()
+    tray.fix_plain_x_icon(icon)
+    icon.title = "Welcome! To start, fill in your three places in the settings (Settings\u2026)"
+    icon._update_title()
+    icon.title = "Cancelling the backup\u2026 \u2603"
+    icon._update_title()
+    assert icon._window.names == [
+        "Welcome! To start, fill in your three places in the settings (Settings...)",
+        "Cancelling the backup... ?",
+    ]

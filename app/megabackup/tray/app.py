@@ -93,14 +93,15 @@ def icon_class(pystray: Any) -> Any:
 
 
 def fix_plain_x_icon(icon: Any) -> None:
-    """Two small fixes for pystray's plain-X backend (pystray 0.19.5), which has no menu, so the
+    """Small fixes for pystray's plain-X backend (pystray 0.19.5), which has no menu, so the
     click is the only way in:
     - its icon window never asks for button presses (pystray#151), so clicks never arrive; ask
       for them, so a click runs the default item, "Back up now";
     - it asks the tray to dock the icon again on every new image, and a tray host (trayer) then
       shrinks it to one pixel; dock only while not docked (it clears that on the host's exit);
     - a new title or image drawn by its event thread can sit unsent in Xlib's buffer while that
-      thread waits for events, so the last update of a cycle never shows; flush after each.
+      thread waits for events, so the last update of a cycle never shows; flush after each;
+    - the title becomes the icon window's X name, which must be Latin-1 (see latin1).
     """
     if type(icon).__module__ != "pystray._xorg":
         return
@@ -118,6 +119,19 @@ def fix_plain_x_icon(icon: Any) -> None:
     icon._dock_window = dock_once
     for name in ("_update_title", "_update_icon"):
         setattr(icon, name, _flushed(getattr(icon, name), icon._display))
+    set_name = icon._window.set_wm_name
+
+    def set_latin1_name(name: str, onerror: Any = None) -> None:
+        set_name(latin1(name), onerror)
+
+    icon._window.set_wm_name = set_latin1_name
+
+
+def latin1(text: str) -> str:
+    """An X window name is Latin-1 (ICCCM's STRING): python-xlib raises on anything else, and
+    pystray's plain-X backend sends the tooltip as the name, so "Cancelling the backup…"
+    would end the thread that set it. The ellipsis becomes three dots, the rest a "?"."""
+    return text.replace("\u2026", "...").encode("latin-1", "replace").decode("latin-1")
 
 
 def _flushed(update: Callable[[], None], display: Any) -> Callable[[], None]:
