@@ -13,13 +13,14 @@ import pytest
 from megabackup.engine import run_cycle
 from megabackup.locations import AppPaths
 from megabackup.outcome import Outcome
-from megabackup.tray.history_window import LEFT, RIGHT, HistoryWindow
+from megabackup.tray.history_window import COLOURS, LEFT, RIGHT, HistoryWindow
 from megabackup.tray.run_history import FAILED, HistoryModel
 from support import Places
 from thirty_days import thirty_days
 from windowshot import screenshot
 
 pytestmark = [pytest.mark.realtools, pytest.mark.timeout(180)]  # one real cycle
+RED = COLOURS[FAILED]
 
 
 def pump(window: HistoryWindow, seconds: float = 0.4) -> None:
@@ -53,14 +54,6 @@ def test_thirty_days_of_runs_and_a_new_one_as_it_happens(tmp_path: Path, tk_disp
         drawn = window.picture.find_withtag("run:" + str(model.runs[0].run_id))
         assert len(drawn) == 4, "the newest run has a mark on each of the four rows"
 
-        result = places.cycle(trigger="test")  # a real cycle while the window is open
-        assert result.outcome == Outcome.OK, result.summary()
-        deadline = time.monotonic() + 15
-        while len(window.table.get_children()) < 181 and time.monotonic() < deadline:
-            pump(window, 0.2)
-        assert window.table.get_children()[0] == str(result.run_id), "the new run is shown"
-        assert model.runs[0].ended == "All good" and model.chart[0].age == "just now"
-
         # a click on a failed mark of this PC's row picks that run in the list
         failed = next(m for m in model.chart[0].marks if m.kind == FAILED)
         canvas = window.picture
@@ -72,7 +65,20 @@ def test_thirty_days_of_runs_and_a_new_one_as_it_happens(tmp_path: Path, tk_disp
         assert window.details.cget("text").startswith(
             next(r.when for r in model.runs if r.run_id == failed.run_id)
         )
+        # this PC is fresh; the share's snapshots go onto the drive, which has been away
+        assert model.chart[0].age.endswith("minutes ago") and not model.chart[0].stale
+        assert [r.age for r in model.chart[1:]] == ["9 days ago"] * 3
+        assert window.picture.itemcget(window.picture.find_withtag("age:3")[0], "fill") == RED
         screenshot(tk_display, window.root, "history-30-days.png")
+
+        result = places.cycle(trigger="test")  # a real cycle while the window is open
+        assert result.outcome == Outcome.OK, result.summary()
+        deadline = time.monotonic() + 15
+        while len(window.table.get_children()) < 181 and time.monotonic() < deadline:
+            pump(window, 0.2)
+        assert window.table.get_children()[0] == str(result.run_id), "the new run is shown"
+        assert model.runs[0].ended == "All good"
+        assert [r.age for r in model.chart] == ["just now"] * 4  # the drive is back
 
         # a double-click on the newest run opens its log, the real one
         newest = window.table.get_children()[0]

@@ -48,13 +48,15 @@ def test_the_picture_has_a_row_per_place_and_a_mark_per_run(generated, tmp_path:
     nas_off = 3  # runs whose checks stopped the cycle: no snapshot anywhere
     assert kinds(pc) == {OK: 180 - nas_off - 8, WARNING: 8, FAILED: nas_off}
     away = generated.drive_away_runs
-    assert away == 30  # five days, six runs a day
+    assert away == 54  # nine days, six runs a day
     assert kinds(share) == {OK: 180 - nas_off - away, AWAY: away, FAILED: nas_off}
     assert kinds(data) == {OK: 180 - nas_off - away - 1, AWAY: away, FAILED: nas_off + 1}
     assert kinds(drive) == kinds(data)  # what was written onto the drive
     assert all(len(r.marks) == 180 for r in model.chart)
     newest = max(m.when for m in pc.marks)
     assert NOW - newest < 4 * 3600 and pc.age == "59 minutes ago" and not pc.stale
+    assert (share.age, share.stale) == ("9 days ago", True)  # older than overdue_days (7)
+    assert (drive.age, drive.stale) == ("9 days ago", True)
     away_marks = [m.when for m in share.marks if m.kind == AWAY]
     assert {int((NOW - when) // 86_400) for when in away_marks} == set(DRIVE_AWAY_DAYS)
     assert all(0 <= model.fraction(m.when) <= 1 for r in model.chart for m in r.marks)

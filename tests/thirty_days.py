@@ -1,8 +1,9 @@
 """A generated history of 30 days, written through the History API the engine itself uses: a
-cycle every 4 hours with the life a person really has. The USB drive stays unplugged for five
-days (its snapshots skipped, the cycles end with a warning), the NAS is switched off one night
-(the cycles stop before writing anything), a sync leaves a conflict now and then, and one
-snapshot of the share's data fails."""
+cycle every 4 hours with the life a person really has. The USB drive has not been plugged in
+for the last nine days (its snapshots skipped, the cycles end with a warning), the NAS was
+switched off one night (the cycles stopped before writing anything), a sync leaves a conflict
+now and then, a file open in another program cannot be read, and one snapshot of the share's
+data failed."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from megabackup.outcome import Outcome, Resolution
 
 DAY, HOUR = 86_400.0, 3_600.0
 EVERY = 4 * HOUR
-DRIVE_AWAY_DAYS = range(9, 14)  # days ago the drive was not plugged in
+DRIVE_AWAY_DAYS = range(9)  # the last nine days: the drive was not plugged in
 NAS_OFF = (20 * DAY + 2 * HOUR, 20 * DAY - 10 * HOUR)  # from, to (seconds before now)
-DATA_FAILED_RUN = 40  # the 40th run from the newest: its data snapshot failed
+DATA_FAILED_RUN = 80  # the 80th run from the newest: its data snapshot failed
 
 
 @dataclass

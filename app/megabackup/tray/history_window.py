@@ -149,7 +149,8 @@ class HistoryWindow:
                     x = x0 + model.fraction(mark.when) * (x1 - x0)
                     _mark(canvas, kind, x, y, 5, tags=(f"run:{mark.run_id}",))
             colour = COLOURS[FAILED] if row.stale else COLOURS[OK]
-            canvas.create_text(x1 + 14, y, text=row.age, anchor="w", fill=colour)
+            canvas.create_text(x1 + 14, y, text=row.age, anchor="w", fill=colour,
+                               tags=(f"age:{index}",))  # fmt: skip
         if not any(row.marks for row in model.chart):
             canvas.create_text((x0 + x1) / 2, bottom / 2, fill="#777777",
                                text="No backup in the last 30 days.")  # fmt: skip
