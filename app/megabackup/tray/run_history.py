@@ -140,7 +140,12 @@ class HistoryModel:
             return
         history = History(self.history_path)
         runs = _runs_since(history, self.start)
-        steps = {run.id: history.steps(run.id) for run in runs}
+        oldest = runs[-1].id if runs else 0
+        found = history.steps_since(oldest)
+        steps = {run.id: found.get(run.id, []) for run in runs}
+        conflicts: dict[int, int] = {}
+        for conflict in history.conflicts(since_run=oldest - 1):
+            conflicts[conflict.run_id] = conflicts.get(conflict.run_id, 0) + 1
         marks: dict[str, list[Mark]] = {row.label: [] for row in self.rows}
         for run in runs:
             if run.started < self.start:
@@ -156,7 +161,7 @@ class HistoryModel:
             age = "never" if last is None else age_text(max(0.0, now - last))
             chart.append(ChartRow(row.label, tuple(reversed(marks[row.label])), last, age, stale))
         self.chart = tuple(chart)
-        self.runs = tuple(self._line(history, run, steps[run.id]) for run in runs)
+        self.runs = tuple(self._line(run, steps[run.id], conflicts.get(run.id, 0)) for run in runs)
         self.newest_run = runs[0].id if runs else None
         self.status = "" if runs else "No backup has run yet."
 
@@ -170,14 +175,13 @@ class HistoryModel:
         known = next((r for r in self.runs if r.run_id == newest.id), None)
         return known is None or known.ended != ENDED.get(newest.outcome, str(newest.outcome))
 
-    def _line(self, history: History, run: RunRow, steps: list[StepRow]) -> RunLine:
+    def _line(self, run: RunRow, steps: list[StepRow], count: int) -> RunLine:
         changes = tuple(
             _changes(run, [s for s in steps if s.id in row.steps])
             for row in self.rows
             if row.own_changes
         )
         took = duration_text(run.finished - run.started) if run.finished else ""
-        count = len(history.conflicts(run.id))
         return RunLine(
             run.id,
             moment_text(run.started, seconds=False),
