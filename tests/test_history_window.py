@@ -13,7 +13,7 @@ import pytest
 from megabackup.engine import run_cycle
 from megabackup.locations import AppPaths
 from megabackup.outcome import Outcome
-from megabackup.tray.history_window import COLOURS, LEFT, RIGHT, HistoryWindow
+from megabackup.tray.history_window import COLOURS, HistoryWindow
 from megabackup.tray.run_history import FAILED, HistoryModel
 from support import Places
 from thirty_days import thirty_days
@@ -57,7 +57,7 @@ def test_thirty_days_of_runs_and_a_new_one_as_it_happens(tmp_path: Path, tk_disp
         # a click on a failed mark of this PC's row picks that run in the list
         failed = next(m for m in model.chart[0].marks if m.kind == FAILED)
         canvas = window.picture
-        x0, x1 = LEFT, canvas.winfo_width() - RIGHT
+        x0, x1 = window.left, canvas.winfo_width() - window.right
         x = canvas.winfo_rootx() + round(x0 + model.fraction(failed.when) * (x1 - x0))
         y = canvas.winfo_rooty() + round(window.row_middle(0))
         click(tk_display, window, x, y)

@@ -14,12 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 from megabackup import tkbase
+from megabackup.tkroot import scaled
 from megabackup.tray.run_history import AWAY, DAY, FAILED, MARK_KINDS, OK, WARNING, HistoryModel
 
 TITLE = "MegaBackup - History"
 FOLLOW_MS = 5000  # look for a new run this often
 ROW_HEIGHT, TOP, AXIS = 34, 26, 26
 LEFT, RIGHT = 140, 150  # the labels and the ages beside the picture
+MARK_RADIUS = 5  # (all sizes in pixels at 100 % display scaling)
 COLOURS = {OK: "#2e7d32", WARNING: "#ef8f00", FAILED: "#c62828", AWAY: "#8d8d8d"}
 LEGEND = (
     (OK, "a good snapshot"),
@@ -39,24 +41,29 @@ class HistoryWindow:
 
         self.tk, self.ttk = tk, ttk
         self.model = model
-        self.root = tkbase.new_root(TITLE, screen, size="1000x660", minimum=(760, 460))
+        self.root = tkbase.new_root(TITLE, screen, size=(1000, 660), minimum=(760, 460))
+        self.px = lambda pixels: scaled(self.root, pixels)  # sizes at 100 %, for this screen
+        px = self.px
+        self.row_height, self.top, self.axis = px(ROW_HEIGHT), px(TOP), px(AXIS)
+        self.left, self.right, self.radius = px(LEFT), px(RIGHT), px(MARK_RADIUS)
         self._build()
         self.redraw()
         self.root.after(FOLLOW_MS, self._follow)
 
     def _build(self) -> None:
         tk, ttk = self.tk, self.ttk
-        outer = ttk.Frame(self.root, padding=(16, 12, 16, 12))
+        px = self.px
+        outer = ttk.Frame(self.root, padding=(px(16), px(12), px(16), px(12)))
         outer.pack(fill="both", expand=True)
         outer.columnconfigure(0, weight=1)
         outer.rowconfigure(3, weight=1)
         top = ttk.Frame(outer)
         top.grid(row=0, column=0, sticky="ew")
         ttk.Label(top, text="The last 30 days", style="Heading.TLabel").pack(side="left")
-        legend = tk.Canvas(top, height=20, width=520, highlightthickness=0)
+        legend = tk.Canvas(top, height=px(20), width=px(520), highlightthickness=0)
         legend.pack(side="right")
         self.legend = legend
-        picture_height = TOP + ROW_HEIGHT * len(self.model.rows) + AXIS
+        picture_height = self.top + self.row_height * len(self.model.rows) + self.axis
         background = ttk.Style(self.root).lookup("TFrame", "background")
         legend.configure(background=background)
         self.picture = tk.Canvas(outer, height=picture_height, highlightthickness=1,
@@ -75,7 +82,7 @@ class HistoryWindow:
         table = ttk.Treeview(outer, columns=columns, show="headings", selectmode="browse")
         for column, text, width in zip(columns, headings, widths, strict=True):
             table.heading(column, text=text, anchor="w")
-            table.column(column, width=width, stretch=column == "ended")
+            table.column(column, width=px(width), stretch=column == "ended")
         for kind in MARK_KINDS:
             table.tag_configure(kind, foreground="#000000" if kind == OK else COLOURS[kind])
         scroll = ttk.Scrollbar(outer, orient="vertical", command=table.yview)
@@ -88,12 +95,12 @@ class HistoryWindow:
         self.table = table
         ttk.Label(outer, text="Files per place: + new, ~ changed, \u2212 deleted",
                   style="Hint.TLabel").grid(row=4, column=0, sticky="w")  # fmt: skip
-        self.details = ttk.Label(outer, text="", wraplength=900)
+        self.details = ttk.Label(outer, text="", wraplength=px(900))
         self.details.grid(row=5, column=0, sticky="w", pady=(6, 0))
         bottom = ttk.Frame(outer)
         bottom.grid(row=6, column=0, columnspan=2, sticky="ew", pady=(8, 0))
         bottom.columnconfigure(0, weight=1)
-        self.status = ttk.Label(bottom, text="", style="Hint.TLabel", wraplength=700)
+        self.status = ttk.Label(bottom, text="", style="Hint.TLabel", wraplength=px(700))
         self.status.grid(row=0, column=0, sticky="w")
         self.log_button = ttk.Button(bottom, text="Open log", command=self._on_open_log)
         self.log_button.grid(row=0, column=1)
@@ -121,59 +128,61 @@ class HistoryWindow:
     def _draw_legend(self) -> None:
         canvas = self.legend
         canvas.delete("all")
-        x = 4
+        px, middle = self.px, self.px(10)
+        x = px(4)
         for kind, text in LEGEND:
-            _mark(canvas, kind, x + 6, 10, 5)
-            item = canvas.create_text(x + 16, 10, text=text, anchor="w")
-            x = canvas.bbox(item)[2] + 18
+            _mark(canvas, kind, x + px(6), middle, self.radius)
+            item = canvas.create_text(x + px(16), middle, text=text, anchor="w")
+            x = canvas.bbox(item)[2] + px(18)
         canvas.configure(width=x)
 
     def _draw_picture(self) -> None:
         canvas, model = self.picture, self.model
         canvas.delete("all")
-        width = max(canvas.winfo_width(), 400)
-        x0, x1 = LEFT, width - RIGHT
-        bottom = TOP + ROW_HEIGHT * len(model.chart)
+        width = max(canvas.winfo_width(), self.px(400))
+        x0, x1 = self.left, width - self.right
+        bottom = self.top + self.row_height * len(model.chart)
+        gap, half = self.px(14), self.row_height / 2
         self._days(canvas, x0, x1, bottom)
-        canvas.create_text(x1 + 14, TOP / 2, text="Last good", anchor="w",
+        canvas.create_text(x1 + gap, self.top / 2, text="Last good", anchor="w",
                            fill="#555555")  # fmt: skip
         for index, row in enumerate(model.chart):
             y = self.row_middle(index)
             if index % 2:
-                canvas.create_rectangle(0, y - ROW_HEIGHT / 2, width, y + ROW_HEIGHT / 2,
+                canvas.create_rectangle(0, y - half, width, y + half,
                                         fill="#f4f6f8", outline="", tags=("stripe",))  # fmt: skip
-            canvas.create_text(10, y, text=row.label, anchor="w")
+            canvas.create_text(self.px(10), y, text=row.label, anchor="w")
             canvas.tag_lower("stripe")
             for kind in MARK_KINDS:  # trouble drawn last, so it stays visible among good marks
                 for mark in (m for m in row.marks if m.kind == kind):
                     x = x0 + model.fraction(mark.when) * (x1 - x0)
-                    _mark(canvas, kind, x, y, 5, tags=(f"run:{mark.run_id}",))
+                    _mark(canvas, kind, x, y, self.radius, tags=(f"run:{mark.run_id}",))
             colour = COLOURS[FAILED] if row.stale else COLOURS[OK]
-            canvas.create_text(x1 + 14, y, text=row.age, anchor="w", fill=colour,
+            canvas.create_text(x1 + gap, y, text=row.age, anchor="w", fill=colour,
                                tags=(f"age:{index}",))  # fmt: skip
         if not any(row.marks for row in model.chart):
             canvas.create_text((x0 + x1) / 2, bottom / 2, fill="#777777",
                                text="No backup in the last 30 days.")  # fmt: skip
 
-    @staticmethod
-    def row_middle(index: int) -> float:
-        return TOP + ROW_HEIGHT * index + ROW_HEIGHT / 2
+    def row_middle(self, index: int) -> float:
+        return self.top + self.row_height * index + self.row_height / 2
 
     def _days(self, canvas: Any, x0: float, x1: float, bottom: float) -> None:
         """A light line at each midnight, a date every week, and "today" at the right."""
         model = self.model
+        top, below = self.top - self.px(4), bottom + self.px(12)
         day = dt.datetime.fromtimestamp(model.start).replace(hour=0, minute=0, second=0)
         day += dt.timedelta(days=1)
         while day.timestamp() <= model.end:
             x = x0 + model.fraction(day.timestamp()) * (x1 - x0)
             weekly = (model.end - day.timestamp()) // DAY % 7 == 0
-            canvas.create_line(x, TOP - 4, x, bottom, fill="#d5d9de" if weekly else "#eceff1")
-            if weekly and x1 - x > 40:  # not on top of "now"
-                canvas.create_text(x, bottom + 12, text=day.strftime("%b %d").replace(" 0", " "),
+            canvas.create_line(x, top, x, bottom, fill="#d5d9de" if weekly else "#eceff1")
+            if weekly and x1 - x > self.px(40):  # not on top of "now"
+                canvas.create_text(x, below, text=day.strftime("%b %d").replace(" 0", " "),
                                    fill="#555555")  # fmt: skip
             day += dt.timedelta(days=1)
-        canvas.create_line(x1, TOP - 4, x1, bottom, fill="#9aa0a6", dash=(3, 2))
-        canvas.create_text(x1, bottom + 12, text="now", fill="#555555")
+        canvas.create_line(x1, top, x1, bottom, fill="#9aa0a6", dash=(3, 2))
+        canvas.create_text(x1, below, text="now", fill="#555555")
 
     # --- events ------------------------------------------------------------------------------
 
@@ -194,7 +203,8 @@ class HistoryWindow:
     def _on_picture_click(self, event: Any) -> None:
         """A click on a mark selects its run in the list (the nearest, where marks crowd)."""
         canvas = self.picture
-        near = canvas.find_overlapping(event.x - 4, event.y - 4, event.x + 4, event.y + 4)
+        r = self.radius
+        near = canvas.find_overlapping(event.x - r, event.y - r, event.x + r, event.y + r)
         runs = []
         for item in near:
             tags = [t for t in canvas.gettags(item) if t.startswith("run:")]
@@ -224,19 +234,21 @@ class HistoryWindow:
 
 
 def _mark(canvas: Any, kind: str, x: float, y: float, r: float, tags: tuple = ()) -> None:
-    """ok: a tick; warning: a triangle; failed: a cross; away: a hollow ring."""
+    """ok: a tick; warning: a triangle; failed: a cross; away: a hollow ring (r: its radius)."""
     colour = COLOURS[kind]
+    line = max(1, round(r / 2.5))
     if kind == OK:  # a thin tick: six a day still stand apart
-        canvas.create_rectangle(x - 1, y - r - 2, x + 1, y + r + 2, fill=colour, outline="",
+        canvas.create_rectangle(x - line / 2, y - r - 2, x + line / 2, y + r + 2, fill=colour,
+                                outline="",
                                 tags=tags)  # fmt: skip
     elif kind == WARNING:
         canvas.create_polygon(x, y - r - 1, x + r + 1, y + r, x - r - 1, y + r, fill=colour,
                               outline=colour, tags=tags)  # fmt: skip
     elif kind == FAILED:
         for dx in (r, -r):
-            canvas.create_line(x - dx, y - r, x + dx, y + r, fill=colour, width=3, tags=tags)
+            canvas.create_line(x - dx, y - r, x + dx, y + r, fill=colour, width=line + 1, tags=tags)
     else:
-        canvas.create_oval(x - r, y - r, x + r, y + r, outline=colour, width=2, fill="white",
+        canvas.create_oval(x - r, y - r, x + r, y + r, outline=colour, width=line, fill="white",
                            tags=tags)  # fmt: skip
 
 

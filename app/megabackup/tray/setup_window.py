@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from megabackup import tkbase
+from megabackup.tkroot import scaled
 from megabackup.tray.setup_form import (
     BACKUP,
     DATA,
@@ -68,6 +69,7 @@ class SetupWindow:
         self.model = form
         self.opener = opener
         self.root = tkbase.new_root(TITLE, screen, minimum=(720, 420))
+        self.px = lambda pixels: scaled(self.root, pixels)  # sizes at 100 %, for this screen
         self.jobs = tkbase.Background(self.root)
         self.vars: dict[str, Any] = {}
         self.messages: dict[str, Any] = {}
@@ -100,7 +102,7 @@ class SetupWindow:
         canvas.configure(yscrollcommand=scroll.set)
         canvas.grid(row=0, column=0, sticky="nsew")
         scroll.grid(row=0, column=1, sticky="ns")
-        body = ttk.Frame(canvas, padding=(16, 12, 16, 8))
+        body = ttk.Frame(canvas, padding=self.pad(16, 12, 16, 8))
         window = canvas.create_window(0, 0, window=body, anchor="nw")
 
         def fitted(_event: object = None) -> None:
@@ -122,9 +124,9 @@ class SetupWindow:
 
         heading = "Welcome to MegaBackup" if self.model.first_run else "MegaBackup settings"
         ttk.Label(body, text=heading, font=("TkDefaultFont", 14, "bold")).grid(sticky="w")
-        self.intro = ttk.Label(body, text=INTRO, wraplength=WRAP, style="Hint.TLabel")
+        self.intro = ttk.Label(body, text=INTRO, wraplength=self.px(WRAP), style="Hint.TLabel")
         self.intro.grid(sticky="w", pady=(2, 4))
-        self.file_note = ttk.Label(body, text="", wraplength=WRAP, style="Warning.TLabel")
+        self.file_note = ttk.Label(body, text="", wraplength=self.px(WRAP), style="Warning.TLabel")
         self.file_note.grid(sticky="w")
 
         pc = self._section("This PC's folder")
@@ -140,7 +142,7 @@ class SetupWindow:
             text="Pick the folder first; its folders appear here.",
         )
         self.home_empty.grid(row=0, column=0, sticky="w")  # fmt: skip
-        self.home_hint = ttk.Label(pc, text="", style="Hint.TLabel", wraplength=WRAP - 200)
+        self.home_hint = ttk.Label(pc, text="", style="Hint.TLabel", wraplength=self.px(WRAP - 200))
         self.home_hint.grid(row=3, column=1, columnspan=2, sticky="w")
 
         share = self._section("The network share")
@@ -163,13 +165,13 @@ class SetupWindow:
         for column, text, width in zip(columns, ("Drive", "Label", "Size", "Free", ""),
                                        (210, 140, 80, 80, 280), strict=True):  # fmt: skip
             self.drive_list.heading(column, text=text, anchor="w")
-            self.drive_list.column(column, width=width, stretch=column == "what")
+            self.drive_list.column(column, width=self.px(width), stretch=column == "what")
         self.drive_list.grid(row=0, column=0, columnspan=3, sticky="ew")
         self.drive_list.tag_configure("ours", foreground=tkbase.GREEN)
         self.drive_list.bind("<<TreeviewSelect>>", lambda e: self._redraw_drive_button())
         self.use_button = ttk.Button(drive, text="Use this drive", command=self._on_use_drive)
         self.use_button.grid(row=1, column=0, sticky="w", pady=(6, 0))
-        self.drive_message = ttk.Label(drive, text="", wraplength=WRAP - 140)
+        self.drive_message = ttk.Label(drive, text="", wraplength=self.px(WRAP - 140))
         self.drive_message.grid(row=1, column=1, columnspan=2, sticky="w", padx=8, pady=(6, 0))
         drive.columnconfigure(2, weight=1)
 
@@ -197,19 +199,19 @@ class SetupWindow:
 
         self.more_button = ttk.Button(body, text="\u25b8 More settings", command=self._on_more)
         self.more_button.grid(sticky="w", pady=(10, 0))
-        self.more = ttk.Frame(body, padding=(4, 6, 0, 0))
+        self.more = ttk.Frame(body, padding=self.pad(4, 6, 0, 0))
         self.more.grid(sticky="ew")
         self.more.columnconfigure(1, weight=1)
         for index, field in enumerate(self.model.more_fields()):
             self._more_row(index, field)
         self.more.grid_remove()
 
-        bottom = self.bottom = ttk.Frame(self.root, padding=(16, 8, 16, 12))
+        bottom = self.bottom = ttk.Frame(self.root, padding=self.pad(16, 8, 16, 12))
         bottom.pack(fill="x", side="bottom", before=outer)
         bottom.columnconfigure(0, weight=1)
-        self.status = ttk.Label(bottom, text="", wraplength=WIDTH - 40)
+        self.status = ttk.Label(bottom, text="", wraplength=self.px(WIDTH - 40))
         self.status.grid(row=0, column=0, columnspan=5, sticky="w")
-        self.check_text = ttk.Label(bottom, text="", wraplength=WIDTH - 40, justify="left")
+        self.check_text = ttk.Label(bottom, text="", wraplength=self.px(WIDTH - 40), justify="left")
         self.check_text.grid(row=1, column=0, columnspan=5, sticky="w")
         buttons = ttk.Frame(bottom)
         buttons.grid(row=2, column=0, columnspan=5, sticky="ew", pady=(8, 0))
@@ -223,16 +225,19 @@ class SetupWindow:
         self.close_button = ttk.Button(buttons, text="Close", command=self.close_asked)
         self.close_button.grid(row=0, column=4, padx=(6, 0))
 
+    def pad(self, *sides: int) -> tuple[int, ...]:
+        return tuple(self.px(side) for side in sides)
+
     def _fit(self) -> None:
         """As tall as the content, but never taller than the screen (the body scrolls)."""
         self.root.update_idletasks()
         needed = self.body.winfo_reqheight() + self.bottom.winfo_reqheight() + 4
         height = min(needed, self.root.winfo_screenheight() - 80)
-        self.root.geometry(f"{WIDTH}x{height}")
+        self.root.geometry(f"{self.px(WIDTH)}x{height}")
 
     def _section(self, title: str) -> Any:
         frame = self.ttk.LabelFrame(
-            self.body, text=title, padding=(10, 4, 10, 6), style="Section.TLabelframe"
+            self.body, text=title, padding=self.pad(10, 4, 10, 6), style="Section.TLabelframe"
         )
         frame.grid(sticky="ew", pady=(6, 0))
         frame.columnconfigure(1, weight=1)
@@ -254,7 +259,7 @@ class SetupWindow:
         choose.grid(row=row, column=2, padx=(6, 0))
         self.choose_buttons[key] = choose
         self.hints[key] = hint
-        self.messages[key] = ttk.Label(parent, text=hint, wraplength=WRAP - 200)
+        self.messages[key] = ttk.Label(parent, text=hint, wraplength=self.px(WRAP - 200))
         self.messages[key].grid(row=row + 1, column=1, columnspan=2, sticky="w", pady=(1, 2))
 
     def _more_row(self, index: int, field: MoreField) -> None:
@@ -262,9 +267,9 @@ class SetupWindow:
         template's comment says the setting does."""
         tk, ttk = self.tk, self.ttk
         row = 2 * index
-        ttk.Label(self.more, text=field.label, width=MORE_LABEL_CHARS, wraplength=300).grid(
-            row=row, column=0, sticky="nw", pady=(4, 0)
-        )
+        ttk.Label(
+            self.more, text=field.label, width=MORE_LABEL_CHARS, wraplength=self.px(300)
+        ).grid(row=row, column=0, sticky="nw", pady=(4, 0))
         if field.kind == "flag":
             widget = ttk.Checkbutton(self.more, variable=self._var(field.key))
         elif field.kind == "choice":
@@ -283,7 +288,7 @@ class SetupWindow:
                                textvariable=self._var(field.key))  # fmt: skip
         widget.grid(row=row, column=1, sticky="w", pady=(4, 0))
         self.hints[field.key] = field.note + (" (one per line)" if field.kind in LIST_KINDS else "")
-        self.messages[field.key] = ttk.Label(self.more, text="", wraplength=WRAP - 300)
+        self.messages[field.key] = ttk.Label(self.more, text="", wraplength=self.px(WRAP - 300))
         self.messages[field.key].grid(row=row + 1, column=1, sticky="w")
 
     def _var(self, key: str) -> Any:
