@@ -19,22 +19,23 @@ else:
     import tomli as tomllib
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "settings.toml"
+D = "C:" if os.name == "nt" else ""  # a full path on either system: "/home/andy" or "C:/home/andy"
 
-PERSONS_FILE = """\
+PERSONS_FILE = f"""\
 # Andy's settings: the NAS is the little one under the stairs.
 [server]
 home = "//nas/andy"   # the share
 # data stays empty: nothing big yet
 
 [desktop]
-backup = "/backup/andy"  # the second disk
-home = "/home/andy"
+backup = "{D}/backup/andy"  # the second disk
+home = "{D}/home/andy"
 
 [folders]
 home = ["Documents", "Music"]
 
 [laptop]   # a table this MegaBackup does not know (a newer one may)
-home = "/home/andy-laptop"
+home = "{D}/home/andy-laptop"
 """
 
 
@@ -49,7 +50,7 @@ def test_a_save_changes_only_the_values_it_is_given(persons: Path) -> None:
     settings_file.save(
         persons,
         {
-            "desktop.home": "/home/andrew",
+            "desktop.home": f"{D}/home/andrew",
             "server.home": "//nas/andy",  # as it was: the line stays byte for byte
             "folders.home": ["Documents", "Pictures"],
             "schedule.every_hours": 2.5,  # not in the file yet, and not the default: added
@@ -59,14 +60,14 @@ def test_a_save_changes_only_the_values_it_is_given(persons: Path) -> None:
     text = persons.read_text(encoding="utf-8")
     lines = text.splitlines()
     assert lines[:4] == PERSONS_FILE.splitlines()[:4]  # comments and the untouched line
-    assert 'backup = "/backup/andy"  # the second disk' in lines
-    assert 'home = "/home/andrew"' in lines
+    assert f'backup = "{D}/backup/andy"  # the second disk' in lines
+    assert f'home = "{D}/home/andrew"' in lines
     assert lines.index("[server]") < lines.index("[desktop]")  # the person's order
-    assert lines.index('backup = "/backup/andy"  # the second disk') < lines.index(
-        'home = "/home/andrew"'
+    assert lines.index(f'backup = "{D}/backup/andy"  # the second disk') < lines.index(
+        f'home = "{D}/home/andrew"'
     )
     assert "[laptop]   # a table this MegaBackup does not know (a newer one may)" in lines
-    assert 'home = "/home/andy-laptop"' in lines
+    assert f'home = "{D}/home/andy-laptop"' in lines
     assert "retention" not in text
     document = tomllib.loads(text)
     assert document["folders"]["home"] == ["Documents", "Pictures"]
@@ -77,13 +78,13 @@ def test_the_template_keeps_its_comments_in_their_column(tmp_path: Path) -> None
     path = tmp_path / "settings.toml"
     settings_file.save(
         path,
-        {"desktop.home": "/home/bo", "notifications.on_success": False},
+        {"desktop.home": f"{D}/home/bo", "notifications.on_success": False},
         template=TEMPLATE,
     )
     lines = path.read_text(encoding="utf-8").splitlines()
     original = TEMPLATE.read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(original)
-    home = next(line for line in lines if line.startswith('home = "/home/bo"'))
+    home = next(line for line in lines if line.startswith(f'home = "{D}/home/bo"'))
     example = next(line for line in original if line.startswith('home = "C:/Users/andy"'))
     assert home.index("#") == example.index("#")  # the comment did not move
     assert home.endswith("# the folder you work in every day (synced with the server)")
@@ -105,7 +106,7 @@ def test_a_value_the_rules_refuse_is_never_written(persons: Path) -> None:
 def test_the_files_own_old_mistakes_do_not_block_a_save(persons: Path) -> None:
     """[laptop] is not a known setting: `megabackup check` names it, the save keeps it."""
     assert any(p.key == "laptop" for p in settings.problems(tomllib.loads(PERSONS_FILE)))
-    settings_file.save(persons, {"desktop.home": "/home/bob"})
+    settings_file.save(persons, {"desktop.home": f"{D}/home/bob"})
     assert tomllib.loads(persons.read_text(encoding="utf-8"))["laptop"]["home"]
 
 
@@ -120,7 +121,7 @@ def test_a_save_that_fails_leaves_the_old_file_whole(
 
     monkeypatch.setattr(files.os, "fsync", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        settings_file.save(persons, {"desktop.home": "/home/bob"})
+        settings_file.save(persons, {"desktop.home": f"{D}/home/bob"})
     assert persons.read_bytes() == before
     assert sorted(p.name for p in persons.parent.iterdir()) == ["settings.toml"]  # no temp left
 
@@ -129,12 +130,12 @@ def test_a_file_that_is_not_toml_is_kept_beside_the_new_one(tmp_path: Path) -> N
     path = tmp_path / "settings.toml"
     path.write_text('[desktop\nhome = "C:/x"\n', encoding="utf-8")
     saved = settings_file.save(
-        path, {"desktop.home": "/home/bo"}, template=TEMPLATE, clock=lambda: 1_800_000_000
+        path, {"desktop.home": f"{D}/home/bo"}, template=TEMPLATE, clock=lambda: 1_800_000_000
     )
     assert saved.kept_copy is not None and saved.kept_copy.parent == tmp_path
     assert saved.kept_copy.name.startswith("settings (unreadable 2027-")
     assert saved.kept_copy.read_text(encoding="utf-8") == '[desktop\nhome = "C:/x"\n'
-    assert tomllib.loads(path.read_text(encoding="utf-8"))["desktop"]["home"] == "/home/bo"
+    assert tomllib.loads(path.read_text(encoding="utf-8"))["desktop"]["home"] == f"{D}/home/bo"
 
 
 @pytest.mark.parametrize(
@@ -198,6 +199,13 @@ def test_a_backup_on_the_same_disk_as_the_home_is_a_caution(tmp_path: Path) -> N
     (caution,) = settings.cautions(loaded)
     assert caution.key == "desktop.backup"
     assert caution.reason.startswith("is on the same disk as desktop.home")
+
+
+@pytest.mark.posix  # /proc: a file system of its own, always there
+def test_a_backup_on_another_disk_is_no_caution(tmp_path: Path) -> None:
+    home, server = tmp_path / "home", tmp_path / "server"
+    home.mkdir()
+    server.mkdir()
     elsewhere = settings.validate(
         {"desktop": {"home": str(home), "backup": "/proc/backup"}, "server": {"home": str(server)}}
     )

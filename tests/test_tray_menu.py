@@ -573,6 +573,7 @@ def test_the_stuck_loop_backstop_only_guards_a_running_loop(
 def test_the_plain_x_icon_sends_a_latin1_title_so_an_ellipsis_cannot_end_its_thread() -> None:
     """python-xlib refuses a window name outside Latin-1 (UnicodeEncodeError), and pystray's
     plain-X backend sends the tooltip as the icon window's name."""
+    pytest.importorskip("Xlib")  # pystray's plain-X backend needs it; Windows has neither
 
     class XWindow:
         def __init__(self) -> None:
