@@ -515,6 +515,12 @@ def test_quit_waits_for_the_worker_then_stops_the_icon(app: tray.TrayApp) -> Non
     icon = app.icon
     runner = threading.Thread(target=app.run)
     runner.start()
+    # pystray's stop() does nothing before its loop is ready, and the tray's backstop would then
+    # end the whole test run (os._exit) 5 s later: quit only once the loop runs, as a person can
+    deadline = time.monotonic() + 30
+    while not icon._running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert icon._running, "the icon's loop did not start"
     _menu_item(app, "Quit")(icon)
     assert app.worker.commands == [Quit()]  # type: ignore[attr-defined]
     assert not icon.stopped.is_set()  # type: ignore[attr-defined]  # a cycle may still be ending
