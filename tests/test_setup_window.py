@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -206,3 +207,40 @@ def test_from_the_empty_first_run_window_to_a_first_backup(short: Path, tk_displ
     assert (world.home / "Documents" / "budget.csv").is_file()  # and back from the share
     assert (world.backup / "home" / "Videos" / "videos.txt").is_file()  # snapshot on the PC
     assert (marked / "home" / "Documents" / "budget.csv").is_file()  # and on the USB stick
+
+
+def test_a_look_still_running_when_the_window_closes_ends_quietly(
+    tmp_path: Path, tk_display: str
+) -> None:
+    """A share that answers after the window was closed must not free Tk on the look's thread
+    ("Tcl_AsyncDelete: async handler deleted by the wrong thread" aborts the process): in a
+    process of its own, so that an abort cannot take the test run with it."""
+    script = f"""
+import gc, sys, threading, time
+from pathlib import Path
+from megabackup.locations import AppPaths
+from megabackup.tray.setup_form import SetupForm
+from megabackup.tray.setup_window import SetupWindow
+
+class SlowShare(SetupForm):
+    def look_at_share(self, key, text, folders=()):
+        time.sleep(1.5)  # a NAS that takes its time to answer
+        return super().look_at_share(key, text, folders)
+
+form = SlowShare(Path(sys.argv[1]), AppPaths(Path(sys.argv[2])), volumes=lambda: [])
+window = SetupWindow(form, screen={tk_display!r})
+window.vars["server.home"].set("//nas.invalid/andy")
+end = time.monotonic() + 1.0
+while time.monotonic() < end:  # the look starts after a pause in the typing
+    window.root.update()
+    time.sleep(0.02)
+window.close()
+time.sleep(3)  # the look ends now, on its own thread
+gc.collect()
+print("ended quietly")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "settings.toml"), str(tmp_path / "state")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0 and "ended quietly" in done.stdout, done.stderr

@@ -58,6 +58,9 @@ def free(window: Any, keep: tuple[str, ...] = ("model",)) -> None:
     if root is not None:
         with contextlib.suppress(tk.TclError):  # the person closed it already
             root.destroy()
+    for value in window.__dict__.values():  # work still running must not keep Tk alive
+        if isinstance(value, Background):
+            value.detach()
     kept = {name: window.__dict__[name] for name in keep if name in window.__dict__}
     window.__dict__.clear()
     window.__dict__.update(kept)
@@ -107,6 +110,14 @@ class Background:
         ).start()  # fmt: skip
         self._poll_soon()
 
+    def detach(self) -> None:
+        """The window is gone: work still running ends without Tk, and its results are dropped.
+        A result's callback holds the window, and the window held Tk; freed on the work's
+        thread, Tk would end the process ("Tcl_AsyncDelete ... by the wrong thread")."""
+        with self._lock:
+            self.root = None
+            self._done.clear()
+
     def busy(self, name: str | None = None) -> bool:
         """Work of this name (of any name) is running or its result not yet handed over."""
         with self._lock:
@@ -123,10 +134,12 @@ class Background:
             result = exc
         with self._lock:
             self._running[name] -= 1
-            self._done.append((name, number, then, result))
+            if self.root is not None:
+                self._done.append((name, number, then, result))
+        del then, work, result  # nothing of the window stays with this thread
 
     def _poll_soon(self) -> None:
-        if not self._polling:
+        if not self._polling and self.root is not None:
             self._polling = True
             self.root.after(POLL_MS, self._poll)
 
@@ -138,5 +151,6 @@ class Background:
             running = any(self._running.values())
         for then, result in fresh:
             then(result)
+        del fresh, done
         if running:
             self._poll_soon()
