@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from gui.xvfb import start_xvfb
 from megabackup.engine import run_cycle
 from megabackup.locations import AppPaths
 from megabackup.outcome import Outcome
@@ -91,3 +93,50 @@ def test_thirty_days_of_runs_and_a_new_one_as_it_happens(tmp_path: Path, tk_disp
         assert "MegaBackup cycle" in opened[0].read_text(encoding="utf-8")
     finally:
         window.close()
+
+
+def test_both_windows_show_their_buttons_on_a_small_laptop_screen(
+    tmp_path: Path, tk_display: str
+) -> None:
+    """On a 1024 x 600 screen the history window (1000 x 660 where there is room) and the
+    set-up window are cut down to the screen, their lists and scrolled parts taking the loss,
+    so Close is still on the screen. On an X server of its own (tk_display only skips where
+    none can run), in a process of its own: Tk never lets go of a display, and this one ends
+    with the test."""
+    thirty_days(tmp_path / "state", time.time() - 60)
+    script = """
+import sys
+from pathlib import Path
+from megabackup.locations import AppPaths
+from megabackup.tray.history_window import HistoryWindow
+from megabackup.tray.run_history import HistoryModel
+from megabackup.tray.setup_form import SetupForm
+from megabackup.tray.setup_window import SetupWindow
+
+display, state = sys.argv[1], Path(sys.argv[2])
+for make in (lambda: HistoryWindow(HistoryModel(AppPaths(state).history), screen=display),
+             lambda: SetupWindow(SetupForm(state / "settings.toml", AppPaths(state),
+                                           volumes=lambda: []), screen=display)):
+    window = make()
+    window.root.geometry("+0+0")
+    for _ in range(20):
+        window.root.update()
+    button = window.close_button
+    print(type(window).__name__, button.winfo_rooty() + button.winfo_height(),
+          window.root.winfo_rootx() + window.root.winfo_width())
+    window.close()
+"""
+    server, display = start_xvfb("1024x600")
+    try:
+        assert display, "Xvfb did not start"
+        done = subprocess.run([sys.executable, "-c", script, display, str(tmp_path / "state")],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert done.returncode == 0, done.stderr
+    bottoms = {name: (int(bottom), int(right)) for name, bottom, right in map(
+        str.split, done.stdout.splitlines())}  # fmt: skip
+    assert set(bottoms) == {"HistoryWindow", "SetupWindow"}
+    for name, (bottom, right) in bottoms.items():
+        assert bottom <= 600 and right <= 1024, f"{name} reaches past the screen: {bottoms}"

@@ -18,6 +18,7 @@ from megabackup.tkroot import native_root, scaled
 log = logging.getLogger(__name__)
 
 POLL_MS = 100  # how often Tk's thread looks for finished background work
+SCREEN_MARGIN = 80  # at 100 %: room for the taskbar and the title bar around a window
 GREEN, RED, AMBER, GREY = "#1b5e20", "#b71c1c", "#8a5a00", "#5f6368"
 
 
@@ -34,8 +35,9 @@ def new_root(
 
     root = native_root(title, screen=screen)
     if size:
-        root.geometry(f"{scaled(root, size[0])}x{scaled(root, size[1])}")
-    root.minsize(scaled(root, minimum[0]), scaled(root, minimum[1]))
+        width, height = on_screen(root, scaled(root, size[0]), scaled(root, size[1]))
+        root.geometry(f"{width}x{height}")
+    root.minsize(*on_screen(root, scaled(root, minimum[0]), scaled(root, minimum[1])))
     style = ttk.Style(root)
     style.configure("Treeview", rowheight=scaled(root, 24))
     bold = ("TkDefaultFont", 10, "bold")
@@ -46,6 +48,14 @@ def new_root(
     style.configure("Warning.TLabel", foreground=AMBER)
     style.configure("Hint.TLabel", foreground=GREY)
     return root
+
+
+def on_screen(root: Any, width: int, height: int) -> tuple[int, int]:
+    """A window size cut down to what fits on the screen, so that a small laptop screen still
+    shows a window's buttons (its lists and scrolled parts take the loss)."""
+    margin = scaled(root, SCREEN_MARGIN)
+    screen_width, screen_height = root.winfo_screenwidth(), root.winfo_screenheight()
+    return min(width, screen_width - margin // 4), min(height, screen_height - margin)
 
 
 def free(window: Any, keep: tuple[str, ...] = ("model",)) -> None:

@@ -104,7 +104,8 @@ class HistoryWindow:
         self.status.grid(row=0, column=0, sticky="w")
         self.log_button = ttk.Button(bottom, text="Open log", command=self._on_open_log)
         self.log_button.grid(row=0, column=1)
-        ttk.Button(bottom, text="Close", command=self.root.quit).grid(row=0, column=2, padx=6)
+        self.close_button = ttk.Button(bottom, text="Close", command=self.root.quit)
+        self.close_button.grid(row=0, column=2, padx=6)
 
     # --- drawing -----------------------------------------------------------------------------
 

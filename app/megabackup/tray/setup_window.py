@@ -232,8 +232,8 @@ class SetupWindow:
         """As tall as the content, but never taller than the screen (the body scrolls)."""
         self.root.update_idletasks()
         needed = self.body.winfo_reqheight() + self.bottom.winfo_reqheight() + 4
-        height = min(needed, self.root.winfo_screenheight() - 80)
-        self.root.geometry(f"{self.px(WIDTH)}x{height}")
+        width, height = tkbase.on_screen(self.root, self.px(WIDTH), needed)
+        self.root.geometry(f"{width}x{height}")
 
     def _section(self, title: str) -> Any:
         frame = self.ttk.LabelFrame(
