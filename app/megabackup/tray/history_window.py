@@ -23,6 +23,8 @@ ROW_HEIGHT, TOP, AXIS = 34, 26, 26
 LEFT, RIGHT = 140, 150  # the labels and the ages beside the picture
 MARK_RADIUS = 5  # (all sizes in pixels at 100 % display scaling)
 COLOURS = {OK: "#2e7d32", WARNING: "#ef8f00", FAILED: "#c62828", AWAY: "#8d8d8d"}
+# the list's text in darker shades of the marks' colours: orange text on white is hard to read
+TEXT_COLOURS = {OK: "#000000", WARNING: tkbase.AMBER, FAILED: tkbase.RED, AWAY: tkbase.GREY}
 LEGEND = (
     (OK, "a good snapshot"),
     (WARNING, "done with warnings"),
@@ -84,7 +86,7 @@ class HistoryWindow:
             table.heading(column, text=text, anchor="w")
             table.column(column, width=px(width), stretch=column == "ended")
         for kind in MARK_KINDS:
-            table.tag_configure(kind, foreground="#000000" if kind == OK else COLOURS[kind])
+            table.tag_configure(kind, foreground=TEXT_COLOURS[kind])
         scroll = ttk.Scrollbar(outer, orient="vertical", command=table.yview)
         table.configure(yscrollcommand=scroll.set)
         table.grid(row=3, column=0, sticky="nsew", pady=(4, 0))
