@@ -162,7 +162,7 @@ class SetupWindow:
         columns = ("drive", "label", "size", "free", "what")
         self.drive_list = ttk.Treeview(drive, columns=columns, show="headings", height=3,
                                        selectmode="browse")  # fmt: skip
-        for column, text, width in zip(columns, ("Drive", "Label", "Size", "Free", ""),
+        for column, text, width in zip(columns, ("Drive", "Label", "Size", "Free", "What it is"),
                                        (210, 140, 80, 80, 280), strict=True):  # fmt: skip
             self.drive_list.heading(column, text=text, anchor="w")
             self.drive_list.column(column, width=self.px(width), stretch=column == "what")
