@@ -215,12 +215,12 @@ def test_a_new_setting_appears_under_more_without_a_change_to_the_window(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(
-        SCHEMA, "notifications", {**SCHEMA["notifications"], "away_hours": Field("number", 24)}
-    )
+        SCHEMA, "notifications", {**SCHEMA["notifications"], "quiet_hours": Field("number", 8)}
+    )  # a key no version of MegaBackup has had yet
     form = world.form()
     more = {f.key: f for f in form.more_fields()}
-    assert more["notifications.away_hours"].label == "Away hours"
-    assert form.values["notifications.away_hours"] == "24"
+    assert more["notifications.quiet_hours"].label == "Quiet hours"
+    assert form.values["notifications.quiet_hours"] == "8"
     assert "safety.max_clock_skew_seconds" in more and "retention.keep_days" in more
     assert more["retention.keep_days"].note.startswith("keep snapshots for this many days")
     assert not {HOME, SHARE, BACKUP, FOLDERS} & set(more)  # those have their own sections
