@@ -16,6 +16,7 @@ from support import small_tmpfs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLACEHOLDER = "<ROOT>"
+TK_SCREEN = "1280x1024"  # room for the set-up window, the tallest of MegaBackup's windows
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def tk_display(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail(message)
         pytest.skip(message)
     log = tmp_path_factory.mktemp("xvfb") / "xvfb.log"
-    server, display = start_xvfb("940x540", log)
+    server, display = start_xvfb(TK_SCREEN, log)
     try:
         assert display, f"Xvfb did not start; see {log}"
         yield display

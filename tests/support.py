@@ -66,21 +66,39 @@ def never_answering_folder(root: Path) -> Iterator[Path]:
     file system never replies, so every stat of it (or in it) waits until the mount goes.
     Needs root and /dev/fuse; skips the test without them."""
     libc = ctypes.CDLL(None, use_errno=True)
+    _detach_stale_mounts(libc)
     mount_point = root / "frozen-share"
     mount_point.mkdir(parents=True)
     try:
         device = os.open("/dev/fuse", os.O_RDWR)
     except OSError as exc:
         pytest.skip(f"no FUSE here: {exc}")
-    options = f"fd={device},rootmode=40000,user_id=0,group_id=0".encode()
-    if libc.mount(b"never-answers", bytes(mount_point), b"fuse", 0, options) != 0:
-        os.close(device)
-        pytest.skip(f"cannot mount FUSE here: {os.strerror(ctypes.get_errno())}")
     try:
+        options = f"fd={device},rootmode=40000,user_id=0,group_id=0".encode()
+        if libc.mount(_NEVER_ANSWERS, bytes(mount_point), b"fuse", 0, options) != 0:
+            pytest.skip(f"cannot mount FUSE here: {os.strerror(ctypes.get_errno())}")
         yield mount_point
     finally:
-        os.close(device)  # the kernel aborts the connection: every waiting stat returns
-        libc.umount2(bytes(mount_point), 2)  # MNT_DETACH
+        # whatever ended the test (a failure, Ctrl+C): closing the device aborts the
+        # connection, so every waiting stat returns, and the detach takes the mount away
+        os.close(device)
+        libc.umount2(bytes(mount_point), _MNT_DETACH)
+
+
+_NEVER_ANSWERS = b"never-answers"
+_MNT_DETACH = 2
+
+
+def _detach_stale_mounts(libc: ctypes.CDLL) -> None:
+    """A test process killed outright (SIGKILL: no finally runs) leaves its mount behind; the
+    kernel already aborted it with the process's device, so it answers at once: take it away."""
+    with open("/proc/self/mounts", encoding="utf-8") as mounts:
+        for line in mounts:
+            source, target, kind = line.split()[:3]
+            if source == _NEVER_ANSWERS.decode() and kind == "fuse":
+                # /proc/mounts writes a space in a path as \040
+                path = target.encode().decode("unicode_escape").encode("latin-1")
+                libc.umount2(path, _MNT_DETACH)
 
 
 def write(path: Path, text: str, mtime: float | None = None) -> None:

@@ -18,6 +18,7 @@ from megabackup.demo import build_places
 from megabackup.locations import HOME_VARIABLE, AppPaths, default_settings_path
 from megabackup.tray import app as tray
 from megabackup.tray import firstrun, instance, menu
+from megabackup.tray import setup_window as setup_window_module
 from megabackup.tray.worker import BackupNow, Quit, Worker
 from test_tray_menu import _icon_class
 from test_tray_menu import pystray as pystray  # the fixture: pystray on its dummy backend
@@ -152,16 +153,22 @@ def _runs(paths: AppPaths) -> list[tuple[str, str]]:
 
 # ---- the tray's start-up, headless ---------------------------------------------------------------
 @pytest.mark.posix
-def test_the_tray_start_up_puts_the_template_in_place_opens_it_and_says_what_to_fill_in(
+def test_the_tray_start_up_opens_the_set_up_window_and_says_what_it_is_for(
     home: Path, tmp_path: Path, pystray: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """tray.main on a fresh MEGABACKUP_HOME, with a recording icon for the display and a
-    stand-in xdg-open on PATH for the editor."""
+    """tray.main on a fresh MEGABACKUP_HOME, with a recording icon for the display, a recording
+    set-up window, and a stand-in xdg-open on PATH that would show an editor being opened."""
     icons: list[Any] = []
 
     def make_icon(*args: Any) -> Any:
         icons.append(_icon_class(pystray)(*args))
         return icons[-1]
+
+    forms: list[Any] = []
+
+    def setup_window(form_factory: Any, opener: Any) -> bool:
+        forms.append(form_factory())
+        return True
 
     opened = tmp_path / "opened.txt"
     bin_dir = tmp_path / "bin"
@@ -171,17 +178,23 @@ def test_the_tray_start_up_puts_the_template_in_place_opens_it_and_says_what_to_
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setattr(tray, "import_pystray", lambda: pystray)
     monkeypatch.setattr(tray, "icon_class", lambda _pystray: make_icon)
+    monkeypatch.setattr(setup_window_module, "open_setup_window", setup_window)
+
+    def start() -> threading.Thread:
+        thread = threading.Thread(target=lambda: result.append(tray.main()), daemon=True)
+        thread.start()
+        return thread
 
     result: list[int] = []
-    thread = threading.Thread(target=lambda: result.append(tray.main()), daemon=True)
-    thread.start()
+    thread = start()
     settings = home / "settings.toml"
     deadline = time.monotonic() + 30
-    while not (icons and "notify:Welcome to MegaBackup" in icons[0].calls and opened.exists()):
+    while not (icons and "notify:Welcome to MegaBackup" in icons[0].calls and forms):
         assert time.monotonic() < deadline, f"no welcome: {icons and icons[0].calls}"
         time.sleep(0.05)
     assert settings.read_bytes() == TEMPLATE.read_bytes()
-    assert opened.read_text(encoding="utf-8").split() == [str(settings)]
+    assert forms[0].first_run and forms[0].values["desktop.home"] == ""  # shown empty
+    assert not opened.exists(), "the first run must not open a text editor"
     deadline = time.monotonic() + 30
     while "fill in your three places" not in icons[0].title:
         assert time.monotonic() < deadline, f"tooltip: {icons[0].title}"
@@ -190,5 +203,12 @@ def test_the_tray_start_up_puts_the_template_in_place_opens_it_and_says_what_to_
     thread.join(30)
     assert result == [0]
     assert not (home / "history.sqlite3").exists()  # no cycle ran
-    # a second start is not a first run: nothing is opened again
-    assert not firstrun.install_template(settings)
+    # closed without saving: the next start opens the window again, the template stays
+    thread = start()
+    deadline = time.monotonic() + 30
+    while len(forms) < 2:
+        assert time.monotonic() < deadline, "the set-up window did not open again"
+        time.sleep(0.05)
+    instance.send(home, "quit")
+    thread.join(30)
+    assert result == [0, 0] and settings.read_bytes() == TEMPLATE.read_bytes()

@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "app" / "megabackup"
 LEAVES = {
     "megabackup",
     "megabackup.bundle",
+    "megabackup.drives",
     "megabackup.errors",
     "megabackup.files",
     "megabackup.history",
@@ -25,6 +26,8 @@ LEAVES = {
     "megabackup.power",
     "megabackup.runlog",
     "megabackup.settings",
+    "megabackup.settings_file",
+    "megabackup.tkbase",
     "megabackup.tkroot",
     "megabackup.winsys",
     "megabackup.words",

@@ -15,10 +15,9 @@ from megabackup.restore.backups import Backups
 from megabackup.restore.window import RestoreModel, RestoreWindow
 from support import write
 from test_restore import DAY, NOW, World
+from windowshot import screenshot
 
 pytestmark = pytest.mark.realtools  # runs the real rdiff-backup and unison
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.fixture
@@ -192,10 +191,7 @@ def test_the_window_restores_a_version_and_opens_its_folder(world: World, tk_dis
         click_widget(display, window, window.open_button)
         assert opened.folders == [model.result.folder]
 
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / "restore-window.png"
-        env = dict(os.environ, DISPLAY=display)
-        subprocess.run(["import", "-window", "root", str(shot)], env=env, check=True)
+        shot = screenshot(display, window.root, "restore-window.png")
         assert shot.stat().st_size > 10_000
     finally:
         window.close()

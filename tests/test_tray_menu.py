@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from megabackup.locations import AppPaths
 from megabackup.notify import TOOLTIP_LIMIT
 from megabackup.outcome import Outcome
 from megabackup.tray import app as tray
@@ -210,8 +211,9 @@ def test_the_menu_in_order_when_idle() -> None:
         ("Pause", "", True, None, False),
         ("-", "", False, None, False),
         ("Restore a file\u2026", "restore", True, None, False),
+        ("History\u2026", "history", True, None, False),
         ("Open last log", "open-log", True, None, False),
-        ("Open settings", "open-settings", True, None, False),
+        ("Settings\u2026", "settings", True, None, False),
         ("Start with Windows", "autostart", True, False, False),
         ("-", "", False, None, False),
         ("Quit", "quit", True, None, False),
@@ -262,6 +264,7 @@ def test_menu_actions_map_to_worker_commands() -> None:
     assert menu.command_for("open-log", NOW) is None
     assert menu.command_for("allow-deletions:41", NOW) == BackupNow(allowed_deletions=41)
     assert menu.command_for("restore", NOW) is None  # the tray opens the window itself
+    assert menu.command_for("settings", NOW) is None and menu.command_for("history", NOW) is None
 
 
 def test_a_held_sync_offers_to_allow_its_deletions() -> None:
@@ -281,7 +284,7 @@ def test_the_first_run_welcomes_and_points_at_the_settings() -> None:
 
     first = menu.view(snap(settings_usable=False, settings_problem=FILL_IN))
     assert first.state == IconState.PAUSED  # nothing is wrong yet: nothing to back up
-    assert first.line == f"Welcome! To start, {FILL_IN} (Open settings)"
+    assert first.line == f"Welcome! To start, {FILL_IN} (Settings\u2026)"
     broken = menu.view(snap(settings_usable=False, settings_problem="desktop.home: missing"))
     assert broken.state == IconState.ERROR
 
@@ -367,6 +370,7 @@ def app(pystray: Any, tmp_path: Path) -> tray.TrayApp:
     icon = _icon_class(pystray)("megabackup", Image.new("RGBA", (64, 64)), "MegaBackup")
     worker = FakeWorker(snap(last_log=tmp_path / "run-1.log"))
     opened: list[tuple[Path, bool]] = []
+    windows: list[str] = []
     made = tray.TrayApp(
         pystray,
         icon,
@@ -374,8 +378,11 @@ def app(pystray: Any, tmp_path: Path) -> tray.TrayApp:
         settings_path=tmp_path / "config" / "settings.toml",
         autostart=Autostart(["megabackup", "tray"], platform="linux", config_home=tmp_path),
         opener=lambda path, edit=False: opened.append((path, edit)),
+        paths=AppPaths(tmp_path / "state"),
+        show_window=windows.append,
     )
     made.opened = opened  # type: ignore[attr-defined]
+    made.windows = windows  # type: ignore[attr-defined]
     made.redraw()
     return made
 
@@ -456,13 +463,41 @@ def test_an_ampersand_in_a_win32_menu_text_is_written_twice(pystray: Any, tmp_pa
     assert menu.native_text("Tom & Jerry", platform="linux") == "Tom & Jerry"
 
 
-def test_open_last_log_and_open_settings(app: tray.TrayApp, tmp_path: Path) -> None:
+def test_open_last_log_and_the_settings_and_history_windows(
+    app: tray.TrayApp, tmp_path: Path
+) -> None:
     _menu_item(app, "Open last log")(app.icon)
-    _menu_item(app, "Open settings")(app.icon)
-    settings = tmp_path / "config" / "settings.toml"
-    assert app.opened == [(tmp_path / "run-1.log", False), (settings, True)]  # type: ignore[attr-defined]
-    assert "[desktop]" in settings.read_text(encoding="utf-8")  # the template was put in place
+    _menu_item(app, "Settings\u2026")(app.icon)
+    _menu_item(app, "History\u2026")(app.icon)
+    assert app.opened == [(tmp_path / "run-1.log", False)]  # type: ignore[attr-defined]
+    assert app.windows == ["setup", "history"]  # type: ignore[attr-defined]
+    assert app.worker.commands == []  # type: ignore[attr-defined]  # a window is not a command
+
+
+def test_the_set_up_window_reloads_the_worker_when_it_saves(app: tray.TrayApp) -> None:
+    form = app.setup_form()
+    assert form.settings_path == app.settings_path and form.paths == app.paths
+    form.on_saved()
     assert app.worker.commands == [ReloadSettings()]  # type: ignore[attr-defined]
+    assert app.history_model().history_path == app.paths.history
+
+
+def test_a_window_that_cannot_open_falls_back_to_the_text_and_is_told(
+    app: tray.TrayApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from megabackup.tray import setup_window
+
+    def no_display(*args: Any) -> bool:
+        raise RuntimeError("no display name and no $DISPLAY environment variable")
+
+    monkeypatch.setattr(setup_window, "open_setup_window", no_display)
+    told: list[Any] = []
+    app.notify = told.append
+    app.run_window("setup")
+    settings = tmp_path / "config" / "settings.toml"
+    assert app.opened == [(settings, True)]  # type: ignore[attr-defined]
+    assert "[desktop]" in settings.read_text(encoding="utf-8")  # the template was put in place
+    assert [n.title for n in told] == ["MegaBackup could not open that window"]
 
 
 def test_start_at_login_is_a_checkable_switch(app: tray.TrayApp, tmp_path: Path) -> None:
@@ -480,6 +515,12 @@ def test_quit_waits_for_the_worker_then_stops_the_icon(app: tray.TrayApp) -> Non
     icon = app.icon
     runner = threading.Thread(target=app.run)
     runner.start()
+    # pystray's stop() does nothing before its loop is ready, and the tray's backstop would then
+    # end the whole test run (os._exit) 5 s later: quit only once the loop runs, as a person can
+    deadline = time.monotonic() + 30
+    while not icon._running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert icon._running, "the icon's loop did not start"
     _menu_item(app, "Quit")(icon)
     assert app.worker.commands == [Quit()]  # type: ignore[attr-defined]
     assert not icon.stopped.is_set()  # type: ignore[attr-defined]  # a cycle may still be ending
@@ -494,6 +535,9 @@ def test_requests_from_a_second_launch(app: tray.TrayApp) -> None:
     app.request("pause-forever")
     app.request("reload")
     assert app.worker.commands == [BackupNow(), Pause(None), ReloadSettings()]  # type: ignore[attr-defined]
+    app.request("settings")  # the only way to the windows where the tray has no menu (plain X)
+    app.request("history")
+    assert app.windows == ["setup", "history"]  # type: ignore[attr-defined]
 
 
 def test_notifications_go_through_the_icon_first_where_it_has_them(app: tray.TrayApp) -> None:
@@ -524,5 +568,56 @@ def test_the_stuck_loop_backstop_only_guards_a_running_loop(
     assert exits == [], "leaving the process must never be armed for a loop that is not running"
     app.loop_running.set()  # a loop that runs and does not end when asked
     app.stop_icon()
-    time.sleep(0.3)
+    # waited for, not slept on: on a busy machine a timer that fires after the test has undone
+    # its patch would end the test process itself, silently, with exit code 0
+    deadline = time.monotonic() + 30
+    while not exits and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert exits == [0]
+
+
+def test_the_plain_x_icon_sends_a_latin1_title_so_an_ellipsis_cannot_end_its_thread() -> None:
+    """python-xlib refuses a window name outside Latin-1 (UnicodeEncodeError), and pystray's
+    plain-X backend sends the tooltip as the icon window's name."""
+    pytest.importorskip("Xlib")  # pystray's plain-X backend needs it; Windows has neither
+
+    class XWindow:
+        def __init__(self) -> None:
+            self.names: list[str] = []
+
+        def change_attributes(self, **kwargs: Any) -> None:
+            pass
+
+        def set_wm_name(self, name: str, onerror: Any = None) -> None:
+            name.encode("latin-1")  # what python-xlib does with a STRING property
+            self.names.append(name)
+
+    class Display:
+        def flush(self) -> None:
+            pass
+
+    class PlainXIcon:  # the parts of pystray._xorg.Icon the fixes touch
+        def __init__(self) -> None:
+            self._window, self._display, self._systray_manager = XWindow(), Display(), None
+            self.title = ""
+
+        def _dock_window(self) -> None:
+            pass
+
+        def _update_title(self) -> None:
+            self._window.set_wm_name(self.title)
+
+        def _update_icon(self) -> None:
+            pass
+
+    PlainXIcon.__module__ = "pystray._xorg"
+    icon = PlainXIcon()
+    tray.fix_plain_x_icon(icon)
+    icon.title = "Welcome! To start, fill in your three places in the settings (Settings\u2026)"
+    icon._update_title()
+    icon.title = "Cancelling the backup\u2026 \u2603"
+    icon._update_title()
+    assert icon._window.names == [
+        "Welcome! To start, fill in your three places in the settings (Settings...)",
+        "Cancelling the backup... ?",
+    ]

@@ -246,18 +246,28 @@ def _plugged_in_and_out(setup: Setup, extra: str = "") -> tuple[Worker, FakeCloc
     usb = _found_by_its_marker(setup, extra)
     unplugged = usb.with_name("usb-unplugged")
     usb.rename(unplugged)
+    worker, clock = _watching(setup, usb)
+    return worker, clock, unplugged
+
+
+def _watching(
+    setup: Setup, usb: Path | None = None, back_up_now: bool = True
+) -> tuple[Worker, FakeClock]:
+    """A scheduling worker on a fake clock (with the drive list [usb] when given), after one
+    "Back up now" cycle if asked. The start-up settle of the schedule is set far away: only
+    what the test does starts a cycle."""
     clock = FakeClock()
-    # settle far away: the first scheduled cycle never comes, only what the test starts
     worker = setup.worker(
         schedule=True,
         settle_seconds=10**7,
         tick_seconds=0.05,
         clock=clock,
-        drive_roots=lambda: [usb],
+        drive_roots=None if usb is None else lambda: [usb],
     )
-    worker.submit(BackupNow())
-    setup.recorder.wait("the cycle without the drive", _cycles_done(setup))
-    return worker, clock, unplugged
+    if back_up_now:
+        worker.submit(BackupNow())
+        setup.recorder.wait("the first cycle", _cycles_done(setup))
+    return worker, clock
 
 
 def test_an_unplugged_drive_is_waited_for_without_a_retry_or_a_notification(
@@ -299,6 +309,65 @@ def test_with_the_setting_off_plugging_the_drive_in_starts_nothing(setup: Setup)
         clock.advance(30)
         time.sleep(0.2)
     assert setup.runs() == [("tray", "away")]
+
+
+def _ticks(clock: FakeClock, count: int, until: Callable[[], bool] = lambda: False) -> None:
+    """Half a minute of the fake clock at a time, with real time for the worker to tick."""
+    for _ in range(count):
+        clock.advance(30)
+        time.sleep(0.3)
+        if until():
+            return
+
+
+def test_a_server_back_from_away_is_caught_up_within_two_minutes(setup: Setup) -> None:
+    server = setup.settings.parent / "server" / "home"
+    out_of_reach = server.with_name("home-out-of-reach")
+    server.rename(out_of_reach)
+    _worker, clock = _watching(setup)
+    assert setup.runs() == [("tray", "away")]
+    _ticks(clock, 6)  # three minutes still away: looked for, not started
+    assert setup.runs() == [("tray", "away")]
+    assert menu.view(_last(setup)).line.startswith("Server not reachable since ")
+
+    out_of_reach.rename(server)
+    back_at = clock.now
+    _ticks(clock, 6, until=lambda: len(setup.runs()) > 1)
+    setup.recorder.wait("the catch-up", _cycles_done(setup, 2))
+    assert setup.runs() == [("tray", "away"), ("returned", "ok")]
+    assert clock.now - back_at <= 120
+    assert menu.view(_last(setup)).state is IconState.OK
+
+
+def test_the_drive_plugged_back_in_after_a_complete_cycle_starts_nothing(setup: Setup) -> None:
+    usb = _found_by_its_marker(setup)
+    _worker, clock = _watching(setup, usb)
+    unplugged = usb.with_name("usb-unplugged")
+    usb.rename(unplugged)
+    _ticks(clock, 3)  # seen unplugged
+    unplugged.rename(usb)
+    _ticks(clock, 8)
+    # nothing waited for it and the last complete cycle is minutes old: no backup to catch up
+    assert setup.runs() == [("tray", "ok")]
+
+
+def test_the_drive_plugged_in_when_the_last_backup_is_older_than_the_interval_starts_one(
+    setup: Setup,
+) -> None:
+    usb = _found_by_its_marker(setup)
+    options = CycleOptions(trigger="test", drive_roots=[usb])
+    run_cycle(load(setup.settings), setup.paths, options=options)
+    with sqlite3.connect(setup.paths.history) as db:  # that complete cycle was five hours ago
+        db.execute("UPDATE runs SET started = started - 18000, finished = finished - 18000")
+    unplugged = usb.with_name("usb-unplugged")
+    usb.rename(unplugged)
+    _worker, clock = _watching(setup, usb, back_up_now=False)  # the overdue one waits too
+    _ticks(clock, 3)  # seen unplugged
+    assert setup.runs() == [("test", "ok")]
+    unplugged.rename(usb)
+    _ticks(clock, 6, until=lambda: len(setup.runs()) > 1)
+    setup.recorder.wait("the backup the drive started", _cycles_done(setup, 2))
+    assert setup.runs() == [("test", "ok"), ("returned", "ok")]
 
 
 def test_a_scheduled_backup_waits_for_mains_power_and_back_up_now_does_not(
@@ -413,6 +482,24 @@ def test_an_overdue_place_is_told_even_while_paused(setup: Setup) -> None:
     assert titles[0].startswith("No good snapshot of ") and titles[0].endswith(" for 10 days")
     assert _last(setup).paused and _last(setup).overdue
     assert len(titles) == 1  # once, not at every tick
+
+
+def test_overdue_is_told_per_place_while_the_server_is_away(setup: Setup) -> None:
+    run_cycle(load(setup.settings), setup.paths, options=CycleOptions(trigger="test"))
+    with sqlite3.connect(setup.paths.history) as db:  # that complete cycle was ten days ago
+        db.execute("UPDATE runs SET started = started - 864000, finished = finished - 864000")
+        db.execute("UPDATE steps SET started = started - 864000, finished = finished - 864000")
+    server = setup.settings.parent / "server" / "home"
+    server.rename(server.with_name("home-out-of-reach"))
+    assert run_cycle(load(setup.settings), setup.paths).outcome == "away"  # the PC: today
+    setup.worker(tick_seconds=0.05)
+    setup.recorder.wait("the reminder", lambda: setup.recorder.notices)
+    time.sleep(0.5)  # ten more ticks
+    # the PC is fresh, so only the server home is overdue; away for minutes is no news yet
+    assert [n.title for n in setup.recorder.notices] == [
+        "No good snapshot of server home for 10 days"
+    ]
+    assert [place for place, _days in _last(setup).overdue] == ["server home"]
 
 
 def test_a_held_sync_waits_until_the_person_allows_the_deletions(setup: Setup) -> None:

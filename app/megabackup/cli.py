@@ -9,19 +9,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from megabackup import __version__, bundle, notify, places, report, winsys, words
-from megabackup.engine import CycleOptions, CycleResult, run_cycle
+from megabackup import __version__, bundle, notify, places, report, words
+from megabackup.engine import CycleOptions, CycleResult, checkup, run_cycle
 from megabackup.engine.cycle import cycle_lock
-from megabackup.engine.filecheck import check_tree, long_paths_off
-from megabackup.engine.preflight import preflight
-from megabackup.engine.status import read_status, readable_history_problem
+from megabackup.engine.status import read_status
 from megabackup.errors import MegaBackupError, UsageError
-from megabackup.history import History, HistoryError
 from megabackup.locations import AppPaths, default_settings_path
 from megabackup.outcome import ExitCode
 from megabackup.runlog import newest_log
@@ -240,63 +236,12 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    paths = AppPaths.from_environment()
-    history, history_problem = None, ""
-    try:
-        if paths.history.exists():
-            history = History(paths.history)
-            history.check_sound()
-    except HistoryError as exc:
-        history, history_problem = None, readable_history_problem(exc)
-    memory = places.PlaceMemory.load(paths.places)
-    result = preflight(settings, history, memory, bundled_unison=bundle.unison())
-    if history_problem:
-        result.warnings.append(history_problem)
-    print(f"Settings: {settings.source} is valid.")
-    for problem in result.fatal:
-        print(f"  PROBLEM: {problem}")
-    notes, windows_warnings = _look_through_homes(settings, result.away)
-    result.warnings += windows_warnings
-    for reason in result.away.values():
-        print(f"  away: {reason}; what needs it waits for it")
-    warnings = result.warnings + ([result.unison_problem] if result.unison_problem else [])
-    for warning in warnings:
-        print(f"  warning: {warning}")
-    for note in notes:
-        print(f"  note: {note}")
-    if result.drive:
-        print(f"  External drive: {result.drive}")
-    if result.fatal:
-        return ExitCode.FAILED
-    ready = not (result.warnings or result.away)
-    print("All places are ready." if ready else "Ready, with the notes above.")
-    return ExitCode.WARNING if warnings or result.away else ExitCode.OK
-
-
-def _look_through_homes(settings: Settings, away: dict[str, str]) -> tuple[list[str], list[str]]:
-    """(notes, warnings) from one walk of each home: what Windows keeps as links (never backed
-    up), what cannot be read, and paths too long for Windows while its long paths are off. The
-    server data is left out here: it can be very large, and each cycle's report covers it; so is
-    a home that is away (a share that does not answer would hold the walk up)."""
-    notes: list[str] = []
-    warnings: list[str] = []
-    long_paths_on = winsys.long_paths_enabled()
-    for place in (places.DESKTOP_HOME, places.SERVER_HOME):
-        root = place.path(settings)
-        if root is None or place.name in away or not root.is_dir():
-            continue
-        limit = settings.safety.max_clock_skew_seconds
-        files, walk = check_tree(
-            root, place.folders(settings), settings.folders.ignore, time.time(), limit
-        )
-        if walk.errors:
-            warnings.append(f"{place}: {walk.errors} file(s) or folder(s) could not be read")
-        if files.links:
-            notes.append(files.not_backed_up(place))
-        if files.too_long and long_paths_on is False:
-            warnings.append(long_paths_off(place, files))
-    return notes, warnings
+    report = checkup.check(
+        _settings(args), AppPaths.from_environment(), bundled_unison=bundle.unison()
+    )
+    for line in report.lines():
+        print(line)
+    return report.exit_code
 
 
 def _log() -> int:
@@ -316,15 +261,7 @@ def _init_drive(args: argparse.Namespace) -> int:
         except SettingsError:
             name = "MegaBackup"
     target: Path = args.path.expanduser().absolute()
-    existing = places.read_drive_marker(target)
-    if existing and existing["name"] != name:
-        raise UsageError(
-            f'{target} is already the MegaBackup drive "{existing["name"]}"; '
-            "refusing to rename it (use --name to match)"
-        )
-    if not target.parent.is_dir():
-        raise UsageError(f"{target.parent} does not exist; is the drive connected?")
-    marker = places.write_drive_marker(target, name)
+    marker = places.mark_drive(target, name)
     print(f'{target} is now the MegaBackup drive "{name}" (marker: {marker.name}).')
     return ExitCode.OK
 

@@ -287,10 +287,21 @@ class History:
                 "WHERE run_id = ? ORDER BY position",
                 (run_id,),
             ).fetchall()
-        return [
-            StepRow(r[2], r[3], Outcome.read(r[4]), *r[5:], run_id=r[0], position=r[1])
-            for r in rows
-        ]
+        return [_step_row(r) for r in rows]
+
+    def steps_since(self, run_id: int) -> dict[int, list[StepRow]]:
+        """The steps of every run from `run_id` on, by run, in one query (a history window
+        shows thousands of runs)."""
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT run_id, position, {', '.join(_STEP_COLUMNS)} FROM steps "
+                "WHERE run_id >= ? ORDER BY run_id, position",
+                (run_id,),
+            ).fetchall()
+        found: dict[int, list[StepRow]] = {}
+        for row in rows:
+            found.setdefault(row[0], []).append(_step_row(row))
+        return found
 
     def conflicts(self, run_id: int | None = None, *, since_run: int = 0) -> list[ConflictRow]:
         """The conflicts of one run, or of every run after `since_run`, in the order found."""
@@ -364,6 +375,10 @@ class History:
                 (*steps, *_GOOD, latest),
             ).fetchone()
         return row[0] if row and row[0] is not None else None
+
+
+def _step_row(r: Sequence) -> StepRow:
+    return StepRow(r[2], r[3], Outcome.read(r[4]), *r[5:], run_id=r[0], position=r[1])
 
 
 def _marks(values: Sequence[object] | range) -> str:

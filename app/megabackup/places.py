@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from megabackup import winsys
 from megabackup.errors import MegaBackupError
 from megabackup.files import read_json, write_json
+from megabackup.outcome import ExitCode
 
 if TYPE_CHECKING:  # settings imports this table; the arrow must not point back at run time
     from megabackup.settings import Settings
@@ -213,6 +214,27 @@ class DriveLookup:
     @property
     def found(self) -> bool:
         return self.path is not None
+
+
+class DriveRefused(MegaBackupError):
+    """A folder cannot be marked as the drive as asked; nothing was written."""
+
+    exit_code = ExitCode.USAGE
+
+
+def mark_drive(folder: Path, name: str) -> Path:
+    """Make folder the MegaBackup drive `name` ("Use this drive", `megabackup init-drive`).
+    Refused, with nothing written: a folder already marked as another drive (renaming it would
+    make the other name's backups look lost), and a drive that is not there."""
+    existing = read_drive_marker(folder)
+    if existing and existing["name"] != name:
+        raise DriveRefused(
+            f'{folder} is already the MegaBackup drive "{existing["name"]}"; refusing to '
+            f'rename it. To use it as it is, give the drive name "{existing["name"]}"'
+        )
+    if not folder.parent.is_dir():
+        raise DriveRefused(f"{folder.parent} does not exist; is the drive connected?")
+    return write_drive_marker(folder, name)
 
 
 def write_drive_marker(folder: Path, name: str) -> Path:

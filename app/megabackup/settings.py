@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -122,6 +123,20 @@ class Problem:
         if not self.has_value:
             return f"{self.key}: {self.reason}"
         return f"{self.key} = {_show(self.value)}: {self.reason}"
+
+    @property
+    def setting(self) -> str:
+        """The "table.key" it is about: "folders.home[2]" is about folders.home."""
+        return re.sub(r"\[\d+\]$", "", self.key)
+
+    @property
+    def beside(self) -> str:
+        """The message for a window to show beside the setting's field: the reason in the same
+        words as `megabackup check`, as a sentence there ("This is not a full path; ..."), led
+        by the item when one item of a list is wrong ('"Musik" exists on neither side ...')."""
+        if self.setting != self.key and self.has_value:
+            return f"{_show(self.value)} {self.reason}"
+        return f"This {self.reason}"
 
 
 class SettingsError(MegaBackupError):
@@ -243,6 +258,15 @@ def parse(raw: bytes, *, source: Path | None = None, check_folders: bool = True)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(source, [_no_value("file", _explain_toml_error(exc))]) from None
     return validate(document, source=source, check_folders=check_folders)
+
+
+def problems(document: dict[str, Any], *, check_folders: bool = True) -> list[Problem]:
+    """Every problem validate() would raise, as a list (empty when the settings are good)."""
+    try:
+        validate(document, check_folders=check_folders)
+    except SettingsError as exc:
+        return exc.problems
+    return []
 
 
 def validate(
@@ -487,6 +511,31 @@ def _check_places(values: dict[str, dict[str, Any]], problems: list[Problem]) ->
                 else:
                     reason = f"{where}; places must not overlap"
                 problems.append(Problem(inner_key, reason, str(inner_path)))
+
+
+def cautions(settings: Settings) -> list[Problem]:
+    """What is allowed but unwise, for `megabackup check` and the set-up window to say: the
+    desktop backup on the same disk as the desktop home, where one failing disk takes both."""
+    home, backup = settings.desktop.home, settings.desktop.backup
+    home_disk, backup_disk = _disk_of(home), _disk_of(backup)
+    if home_disk is None or home_disk != backup_disk:
+        return []
+    reason = (
+        "is on the same disk as desktop.home (the desktop home): one disk failure would take "
+        "both; a folder on a second disk is safer"
+    )
+    return [Problem("desktop.backup", reason, str(backup))]
+
+
+def _disk_of(path: Path) -> int | None:
+    """The device (on Windows the volume serial number) of path, or of its nearest existing
+    parent for a folder not made yet; None when nothing of it can be looked at."""
+    for candidate in (path, *path.parents):
+        try:
+            return candidate.stat().st_dev
+        except OSError:
+            continue
+    return None
 
 
 def place_by_setting(key: str) -> Place:

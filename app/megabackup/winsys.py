@@ -1,6 +1,7 @@
 """The Windows-only calls, in one small module, each behind a parameter a test fills with a fake.
 
-- the drive letters to scan for the external drive's marker (without touching empty card readers);
+- the drive letters to scan for the external drive's marker (without touching empty card readers),
+  and each connected disk's label, size and free space for the set-up window;
 - reparse points (junctions, symbolic links, OneDrive placeholders), which Python reports as
   plain folders or files;
 - UNC paths (`//nas/share` and `\\\\nas\\share` alike), shown the way Windows users write them;
@@ -32,6 +33,7 @@ import string
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, TextIO
 
@@ -46,6 +48,7 @@ SCANNED_DRIVE_TYPES = frozenset({DRIVE_REMOVABLE, DRIVE_FIXED})  # USB disks rep
 # must leave room for an 8.3 file name in it (CreateDirectory's limit is 248).
 LONG_PATH_FROM = 248
 SEM_FAILCRITICALERRORS, SEM_NOOPENFILEERRORBOX = 0x0001, 0x8000
+LABEL_CHARS = 261  # MAX_PATH + 1, what GetVolumeInformationW's documentation asks for
 ATTACH_PARENT_PROCESS = -1
 PROCESS_SYSTEM_DPI_AWARE = 1  # what IDLE asks for; Tk cannot redraw per monitor
 FILE_ATTRIBUTE_REPARSE_POINT = 0x400
@@ -73,21 +76,58 @@ def _kernel32() -> Any:
 
 
 # ---- drive letters -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Volume:
+    """A connected disk: where it is, what it is called, how big and how full."""
+
+    root: Path
+    label: str
+    total: int  # bytes
+    free: int  # bytes this user may still write
+    removable: bool  # a USB stick or card; a USB hard disk reports as fixed
+
+
 def drive_roots(kernel32: Any = None) -> list[Path]:
     """D:/ to Z:/ that exist and are local disks, in letter order.
 
     GetLogicalDrives lists letters without touching a drive, so an empty card reader is never
     asked for its (missing) disk; network letters are left out, since a share that is gone can
     hang a scan for half a minute."""
+    return [Path(f"{letter}:/") for letter, _kind in _local_letters(kernel32 or _kernel32())]
+
+
+def volumes(kernel32: Any = None) -> list[Volume]:
+    """The disks of drive_roots that hold a disk now, with label, size and free space.
+
+    GetVolumeInformationW gives the label and fails for an empty slot (call quiet_drive_errors
+    first, or Windows asks for a disk); GetDiskFreeSpaceExW gives the size and free space."""
+    import ctypes
+
     k = kernel32 or _kernel32()
+    found = []
+    for letter, kind in _local_letters(k):
+        root = f"{letter}:\\"
+        label = ctypes.create_unicode_buffer(LABEL_CHARS)
+        if not k.GetVolumeInformationW(root, label, LABEL_CHARS, None, None, None, None, 0):
+            continue  # no disk in it
+        free, total = ctypes.c_ulonglong(0), ctypes.c_ulonglong(0)
+        if not k.GetDiskFreeSpaceExW(root, ctypes.byref(free), ctypes.byref(total), None):
+            continue
+        removable = kind == DRIVE_REMOVABLE
+        found.append(Volume(Path(f"{letter}:/"), label.value, total.value, free.value, removable))
+    return found
+
+
+def _local_letters(k: Any) -> list[tuple[str, int]]:
     present = int(k.GetLogicalDrives())
-    roots = []
+    letters = []
     for index, letter in enumerate(string.ascii_uppercase):
         if letter < FIRST_SCANNED_LETTER or not present & (1 << index):
             continue
-        if int(k.GetDriveTypeW(f"{letter}:\\")) in SCANNED_DRIVE_TYPES:
-            roots.append(Path(f"{letter}:/"))
-    return roots
+        kind = int(k.GetDriveTypeW(f"{letter}:\\"))
+        if kind in SCANNED_DRIVE_TYPES:
+            letters.append((letter, kind))
+    return letters
 
 
 def quiet_drive_errors(kernel32: Any = None) -> None:

@@ -28,8 +28,8 @@ from .desktop import PACKAGES, Desktop, Window, missing_requirements, wait_for
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "gui"
-MENU_TEXT_LINES = 8  # status, Back up now, Pause, Restore a file..., Open last log,
-# Open settings, Start at login, Quit
+MENU_TEXT_LINES = 9  # status, Back up now, Pause, Restore a file..., History..., Open last log,
+# Settings..., Start at login, Quit
 OK_BODY = (34, 150, 70)  # the "all good" icon's body colour (megabackup.tray.icons)
 WAITING_BODY = (0, 128, 140)  # the "waiting for a place that is away" icon's
 
@@ -221,7 +221,13 @@ def _text_rows(shot: Path, menu: Window) -> list[tuple[int, int]]:
         elif not inked and start is not None:
             bands.append((start, y))
             start = None
-    return bands
+    merged: list[tuple[int, int]] = []
+    for band in bands:  # a "y" or "g" leaves a light row between the line and its descender
+        if merged and band[0] - merged[-1][1] <= 2:
+            merged[-1] = (merged[-1][0], band[1])
+        else:
+            merged.append(band)
+    return merged
 
 
 def _icon_colour(shot: Path, icon: Window) -> tuple[float, float, float]:

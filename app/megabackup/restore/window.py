@@ -14,19 +14,18 @@ from the one thread that created it, and the window's main loop blocks until it 
 from __future__ import annotations
 
 import contextlib
-import gc
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from megabackup import winsys
+from megabackup import tkbase, winsys
 from megabackup.restore.backups import Backups
 from megabackup.restore.locate import DATA, HOME, RestoreError, Target
 from megabackup.restore.restoring import RestoreResult
 from megabackup.restore.versions import FolderEntry, Version, VersionList
 from megabackup.settings import Settings
-from megabackup.tkroot import native_root, scaled
+from megabackup.tkroot import scaled
 from megabackup.tools.runner import Runner
 from megabackup.words import moment_text, size_text
 
@@ -232,15 +231,8 @@ class RestoreWindow:
         self.tk, self.ttk = tk, ttk
         self.model = model
         self.restoring: threading.Thread | None = None
-        self.root = native_root(TITLE, screen=screen)
-        px = self.px
-        self.root.geometry(f"{px(940)}x{px(540)}")
-        self.root.minsize(px(760), px(420))
-        style = ttk.Style(self.root)
-        style.configure("Treeview", rowheight=px(24))
-        style.configure("Status.TLabel", foreground="#1b5e20")
-        style.configure("Problem.TLabel", foreground="#b71c1c")
-        style.configure("Heading.TLabel", font=("TkDefaultFont", 10, "bold"))
+        # the native look (tkroot) and the styles every MegaBackup window shares (tkbase)
+        self.root = tkbase.new_root(TITLE, screen, size=(940, 540), minimum=(760, 420))
         self._build()
         self.redraw()
 
@@ -437,15 +429,7 @@ class RestoreWindow:
         self.root.mainloop()
 
     def close(self) -> None:
-        """Destroy the window and free its Tk objects here, on the thread that made them: Tk
-        freed by a later garbage collection on another thread (the tray's, a restore's) ends
-        the whole process ("Tcl_AsyncDelete: async handler deleted by the wrong thread")."""
-        with contextlib.suppress(self.tk.TclError):  # the person closed it already
-            self.root.destroy()
-        model = self.model
-        self.__dict__.clear()
-        self.model = model
-        gc.collect()
+        tkbase.free(self)  # here, on the thread that made it (see tkbase.free)
 
 
 def open_restore_window(
@@ -453,15 +437,6 @@ def open_restore_window(
 ) -> bool:
     """Show the window until it is closed (call from a thread of its own); False if one is
     already open."""
-    if not _one_window.acquire(blocking=False):
-        return False
-    try:
-        model = RestoreModel(Backups(settings, runner), opener)
-        window = RestoreWindow(model)
-        try:
-            window.run()
-        finally:
-            window.close()
-    finally:
-        _one_window.release()
-    return True
+    return tkbase.show_alone(
+        _one_window, lambda: RestoreWindow(RestoreModel(Backups(settings, runner), opener))
+    )

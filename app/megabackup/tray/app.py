@@ -8,6 +8,7 @@ a file, or switch autostart), so the menu stays responsive during a cycle.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -31,9 +32,12 @@ from megabackup.notify import (
     plyer_channel,
     tray_channel,
 )
+from megabackup.settings import SettingsError, load
 from megabackup.tray import firstrun, instance, menu
 from megabackup.tray.autostart import Autostart, launch_command
 from megabackup.tray.icons import IconState, render
+from megabackup.tray.run_history import HistoryModel, place_rows
+from megabackup.tray.setup_form import SetupForm
 from megabackup.tray.state import TrayState
 from megabackup.tray.worker import Quit, ReloadSettings, Worker
 
@@ -51,6 +55,8 @@ INSTANCE_REQUESTS = {
     "pause-tomorrow": "pause:tomorrow",
     "pause-forever": "pause:forever",
     "resume": "resume",
+    "settings": "settings",
+    "history": "history",
     "quit": "quit",
 }
 
@@ -87,14 +93,15 @@ def icon_class(pystray: Any) -> Any:
 
 
 def fix_plain_x_icon(icon: Any) -> None:
-    """Two small fixes for pystray's plain-X backend (pystray 0.19.5), which has no menu, so the
+    """Small fixes for pystray's plain-X backend (pystray 0.19.5), which has no menu, so the
     click is the only way in:
     - its icon window never asks for button presses (pystray#151), so clicks never arrive; ask
       for them, so a click runs the default item, "Back up now";
     - it asks the tray to dock the icon again on every new image, and a tray host (trayer) then
       shrinks it to one pixel; dock only while not docked (it clears that on the host's exit);
     - a new title or image drawn by its event thread can sit unsent in Xlib's buffer while that
-      thread waits for events, so the last update of a cycle never shows; flush after each.
+      thread waits for events, so the last update of a cycle never shows; flush after each;
+    - the title becomes the icon window's X name, which must be Latin-1 (see latin1).
     """
     if type(icon).__module__ != "pystray._xorg":
         return
@@ -112,6 +119,19 @@ def fix_plain_x_icon(icon: Any) -> None:
     icon._dock_window = dock_once
     for name in ("_update_title", "_update_icon"):
         setattr(icon, name, _flushed(getattr(icon, name), icon._display))
+    set_name = icon._window.set_wm_name
+
+    def set_latin1_name(name: str, onerror: Any = None) -> None:
+        set_name(latin1(name), onerror)
+
+    icon._window.set_wm_name = set_latin1_name
+
+
+def latin1(text: str) -> str:
+    """An X window name is Latin-1 (ICCCM's STRING): python-xlib raises on anything else, and
+    pystray's plain-X backend sends the tooltip as the name, so "Cancelling the backup…"
+    would end the thread that set it. The ellipsis becomes three dots, the rest a "?"."""
+    return text.replace("\u2026", "...").encode("latin-1", "replace").decode("latin-1")
 
 
 def _flushed(update: Callable[[], None], display: Any) -> Callable[[], None]:
@@ -185,6 +205,8 @@ class TrayApp:
         notify: Callable[[Notice], object] | None = None,
         first_run: bool = False,
         platform: str = sys.platform,
+        paths: AppPaths | None = None,
+        show_window: Callable[[str], None] | None = None,
     ) -> None:
         self.pystray = pystray
         self.icon = icon
@@ -193,8 +215,10 @@ class TrayApp:
         self.autostart = autostart
         self.opener = opener
         self.notify = notify or (lambda notice: None)
-        self.first_run = first_run  # the template was just put in place: open it and explain
+        self.first_run = first_run  # no settings yet: open the set-up window and explain
         self.platform = platform  # how menu texts must be written for its menus
+        self.paths = paths or AppPaths.from_environment()
+        self.show_window = show_window or self._window_thread  # "setup" | "history" | "restore"
         self.snapshot: TrayState = worker.snapshot
         self.items: tuple[menu.Item, ...] = ()
         self._drawn: tuple[IconState, int | None] | None = None
@@ -243,13 +267,7 @@ class TrayApp:
                 self.icon.menu = self.pystray.Menu(*entries)
 
     def _autostart_on(self) -> bool | None:
-        if self.autostart is None or not self.autostart.supported:
-            return None
-        try:
-            return self.autostart.enabled()
-        except OSError as exc:
-            log.warning("cannot read the autostart setting: %r", exc)
-            return False
+        return None if self.autostart is None else self.autostart.state()
 
     # ---- from menu clicks (the icon's thread) and from later launches ----
     def act(self, action: str) -> None:
@@ -261,12 +279,15 @@ class TrayApp:
             elif action == "open-log":
                 if self.snapshot.last_log is not None:
                     self.opener(self.snapshot.last_log)
-            elif action == "open-settings":
-                self.open_settings()
+            elif action == "settings":
+                self.show_window("setup")
+            elif action == "history":
+                self.show_window("history")
             elif action == "autostart":
                 self.toggle_autostart()
             elif action == "restore":
-                self.open_restore_window()
+                load(self.settings_path)  # a SettingsError becomes the click's notification
+                self.show_window("restore")
             else:
                 command = menu.command_for(action, time.time())
                 if command is not None:
@@ -284,21 +305,57 @@ class TrayApp:
         else:
             self.stop_icon()
 
-    def open_settings(self) -> None:
-        firstrun.install_template(self.settings_path)
-        self.opener(self.settings_path, edit=True)
-        self.worker.submit(ReloadSettings())  # the worker also notices every later save
-
-    def open_restore_window(self) -> None:
-        """The window blocks until closed, so it gets a thread of its own; one window at a time
-        (open_restore_window itself refuses a second)."""
-        from megabackup.restore.window import open_restore_window
-        from megabackup.settings import load
-
-        settings = load(self.settings_path)  # a SettingsError becomes the click's notification
+    # ---- the windows: each on a thread of its own (Tk blocks until it is closed) ----
+    def _window_thread(self, which: str) -> None:
         threading.Thread(
-            target=open_restore_window, args=(settings,), name="megabackup-restore", daemon=True
+            target=self.run_window, args=(which,), name=f"megabackup-{which}", daemon=True
         ).start()
+
+    def run_window(self, which: str) -> None:
+        """Show one window until it is closed; each kind opens once at a time. A window that
+        cannot open is told; the set-up window then falls back to the file in an editor."""
+        try:
+            if which == "setup":
+                from megabackup.tray.setup_window import open_setup_window
+
+                open_setup_window(self.setup_form, self.opener)
+            elif which == "history":
+                from megabackup.tray.history_window import open_history_window
+
+                open_history_window(self.history_model)
+            elif which == "restore":
+                from megabackup.restore.window import open_restore_window
+
+                open_restore_window(load(self.settings_path))
+        except Exception as exc:  # no display for Tk, a damaged history...: never the tray
+            log.exception("the %s window failed", which)
+            if which == "setup":
+                firstrun.install_template(self.settings_path)
+                with contextlib.suppress(Exception):
+                    self.opener(self.settings_path, edit=True)
+            self.notify(Notice("MegaBackup could not open that window", str(exc),
+                               NoticeKind.FAILED))  # fmt: skip
+
+    def setup_form(self) -> SetupForm:
+        return SetupForm(
+            self.settings_path,
+            self.paths,
+            autostart=self.autostart,
+            bundled_unison=bundle.unison(),
+            on_saved=lambda: self.worker.submit(ReloadSettings()),
+        )
+
+    def history_model(self) -> HistoryModel:
+        try:
+            settings = load(self.settings_path)
+        except SettingsError:  # the history does not need good settings
+            return HistoryModel(self.paths.history, opener=self.opener)
+        return HistoryModel(
+            self.paths.history,
+            rows=place_rows(with_data=settings.server.data is not None),
+            overdue_days=settings.notifications.overdue_days,
+            opener=self.opener,
+        )
 
     def toggle_autostart(self) -> None:
         if self.autostart is None:
@@ -319,7 +376,7 @@ class TrayApp:
         icon.visible = True
         self.worker.start()
         if self.first_run:
-            firstrun.welcome(self.settings_path, self.opener, self.notify)
+            firstrun.welcome(lambda: self.show_window("setup"), self.notify)
 
     def run(self) -> None:
         self.redraw()
@@ -380,7 +437,10 @@ def main(settings_path: Path | None = None, *, send: str | None = None, debug: b
         icon = cls(ICON_NAME, render(IconState.OK, 64), "MegaBackup")
         fix_plain_x_icon(icon)
         notifier = notifier_for(icon)
-        first_run = firstrun.install_template(settings_path)
+        # a first start, or one after the set-up window was closed unsaved: open it (again)
+        first_run = firstrun.install_template(settings_path) or bool(
+            firstrun.unfilled(settings_path)
+        )
         options = CycleOptions(bundled_unison=bundle.unison())  # the exe may carry unison
         worker = Worker(settings_path, paths, notify=notifier, options=options)
         explicit = settings_path if settings_path != default_settings_path() else None
@@ -392,6 +452,7 @@ def main(settings_path: Path | None = None, *, send: str | None = None, debug: b
             autostart=Autostart(launch_command(explicit)),
             notify=notifier,
             first_run=first_run,
+            paths=paths,
         )
         worker.publish = app.on_snapshot
         single.serve(app.request)

@@ -11,6 +11,7 @@ Everything else is plain files and strings.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from pathlib import Path
 
 from megabackup import winsys
 from megabackup.files import atomic_write
+
+log = logging.getLogger(__name__)
 
 RUN_KEY = winsys.RUN_KEY
 VALUE_NAME = "MegaBackup"
@@ -82,6 +85,17 @@ class Autostart:
     @property
     def supported(self) -> bool:
         return self.platform == "win32" or self.platform.startswith("linux")
+
+    def state(self) -> bool | None:
+        """On or off for a menu or a window to show; None where it is not supported here. A
+        setting that cannot be read shows as off (and is logged), never as a failure."""
+        if not self.supported:
+            return None
+        try:
+            return self.enabled()
+        except OSError as exc:
+            log.warning("cannot read the autostart setting: %r", exc)
+            return False
 
     def enabled(self) -> bool:
         if self.platform == "win32":

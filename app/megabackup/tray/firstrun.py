@@ -1,4 +1,4 @@
-"""The first run: put the settings template in place, open it, and say what to fill in.
+"""The first run: put the settings template in place, open the set-up window, say what it is for.
 
 Until the three places are filled in, the worker treats the settings as unusable: the status
 line says to fill them in and no cycle runs, not even on schedule. The worker reloads the file
@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 FILL_IN = "fill in your three places in the settings"
 WELCOME = Notice(
     "Welcome to MegaBackup",
-    "Fill in your three places in the settings that just opened: desktop home (the folder you "
-    "work in), server home (the same folders on the network share) and desktop backup (a "
-    "folder for snapshots on this PC). Save, and backups start.",
+    "Tell MegaBackup where your files are in the window that just opened: the folder you work "
+    "in, the same folders on the network share, and a folder for snapshots on this PC. Save, "
+    "and backups start.",
     NoticeKind.SETTINGS,
 )
 
@@ -49,14 +49,21 @@ def install_template(settings_path: Path, template: Path | None = None) -> bool:
 
 def unfilled(settings_path: Path, template: Path | None = None) -> list[str]:
     """The places (by name) still at the template's example that does not exist here."""
+    left = examples_left(settings_path, template)
+    return [place.name for place in PLACES if place.required and place.setting in left]
+
+
+def examples_left(settings_path: Path, template: Path | None = None) -> set[str]:
+    """The settings ("table.key") of every place still at the template's example that does not
+    exist here: the set-up window shows these as empty fields."""
     source = template or bundle.settings_template()
     if source is None:
-        return []
+        return set()
     mine, example = read_document(settings_path), read_document(source)
     if mine is None or example is None:
-        return []  # unreadable: loading the settings names the problem
-    left = []
-    for place in (p for p in PLACES if p.required):
+        return set()  # unreadable: loading the settings names the problem
+    left = set()
+    for place in PLACES:
         table, key = place.setting.split(".")
         value, sample = _value(mine, table, key), _value(example, table, key)
         # the examples are Windows paths: compare them the Windows way, on any system
@@ -64,18 +71,16 @@ def unfilled(settings_path: Path, template: Path | None = None) -> list[str]:
             continue
         # a source must exist; the desktop backup may not yet, but its parent must
         if not _present(Path(value), must_exist=place.is_source):
-            left.append(place.name)
+            left.add(place.setting)
     return left
 
 
-def welcome(
-    settings_path: Path, opener: Callable[..., object], notify: Callable[..., object]
-) -> None:
-    """Open the new settings file in the editor and say which three places to fill in."""
+def welcome(open_window: Callable[[], object], notify: Callable[..., object]) -> None:
+    """Open the set-up window and say what it is for."""
     try:
-        opener(settings_path, edit=True)
-    except Exception as exc:  # no editor: the notification still says where the file is
-        log.warning("cannot open %s: %r", settings_path, exc)
+        open_window()
+    except Exception as exc:  # the notification still says what to do
+        log.warning("cannot open the set-up window: %r", exc)
     notify(WELCOME)
 
 

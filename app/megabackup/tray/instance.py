@@ -37,6 +37,8 @@ COMMANDS = (
     "pause-forever",
     "resume",
     "reload",
+    "settings",
+    "history",
     "quit",
 )
 _FIND_SECONDS = 5.0  # a tray that has just started may not have written its address yet

@@ -21,6 +21,8 @@ from megabackup.tray.worker import BackupNow, Cancel, Command, Pause, Quit, Resu
 from megabackup.words import age_text
 
 RESTORE_TEXT = "Restore a file\u2026"
+HISTORY_TEXT = "History\u2026"
+SETTINGS_TEXT = "Settings\u2026"
 
 PAUSE_CHOICES = (
     ("30 minutes", "30m"),
@@ -83,7 +85,7 @@ def _view(snapshot: TrayState) -> View:
     if snapshot.running:
         return _running(snapshot)
     if not snapshot.settings_usable and snapshot.settings_problem == FILL_IN:
-        return View(IconState.PAUSED, f"Welcome! To start, {FILL_IN} (Open settings)")
+        return View(IconState.PAUSED, f"Welcome! To start, {FILL_IN} ({SETTINGS_TEXT})")
     if not snapshot.settings_usable:
         return View(IconState.ERROR, f"Settings need fixing: {snapshot.settings_problem}")
     if snapshot.paused:
@@ -223,8 +225,9 @@ def build(
     items += [
         SEPARATOR,
         Item(RESTORE_TEXT, "restore", enabled=snapshot.settings_usable),
+        Item(HISTORY_TEXT, "history"),
         Item("Open last log", "open-log", enabled=snapshot.last_log is not None),
-        Item("Open settings", "open-settings"),
+        Item(SETTINGS_TEXT, "settings"),
     ]
     if autostart is not None:
         items.append(Item(autostart_label(platform), "autostart", checked=autostart))
