@@ -105,6 +105,19 @@ def test_no_history_yet_says_so(tmp_path: Path) -> None:
     assert not model.changed()
 
 
+def test_a_damaged_history_is_said_in_the_window_not_raised(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(b"not a database at all" * 50)
+    model = HistoryModel(path, clock=lambda: NOW)
+    assert model.status.startswith(
+        f"The history cannot be read: the history file {path} is damaged"
+    )
+    assert model.status.endswith("the next backup keeps it aside and starts a new one")
+    assert [r.age for r in model.chart] == ["unknown"] * 4 and model.runs == ()
+    assert not model.changed()
+    assert path.read_bytes() == b"not a database at all" * 50  # the cycle keeps it aside, not us
+
+
 def test_a_new_run_is_noticed_and_the_rows_follow_the_settings(generated) -> None:
     model = HistoryModel(generated.path, rows=place_rows(with_data=False), clock=lambda: NOW)
     assert [r.label for r in model.chart] == ["This PC", "The share's home", "The USB drive"]

@@ -10,13 +10,15 @@ age of that place's newest good snapshot, whenever it was.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from megabackup import places
-from megabackup.history import History, RunRow, StepRow
+from megabackup.engine.status import readable_history_problem
+from megabackup.history import History, HistoryError, RunRow, StepRow
 from megabackup.outcome import Outcome
 from megabackup.runlog import KEEP_LOGS
 from megabackup.words import age_text, duration_text, moment_text
@@ -134,11 +136,20 @@ class HistoryModel:
         now = self.clock()
         self.end, self.start = now, now - DAYS * DAY
         if not self.history_path.exists():
-            self.chart = tuple(ChartRow(r.label, (), None, "never", True) for r in self.rows)
-            self.runs, self.newest_run = (), None
-            self.status = "No backup has run yet."
+            self._empty("never", "No backup has run yet.")
             return
-        history = History(self.history_path)
+        try:
+            self._read(History(self.history_path), now)
+        except (HistoryError, sqlite3.DatabaseError) as exc:
+            # A damaged file is the cycle's to keep aside; the window says so and shows nothing.
+            self._empty("unknown", "The history cannot be read: " + readable_history_problem(exc))
+
+    def _empty(self, age: str, status: str) -> None:
+        self.chart = tuple(ChartRow(r.label, (), None, age, True) for r in self.rows)
+        self.runs, self.newest_run = (), None
+        self.status = status
+
+    def _read(self, history: History, now: float) -> None:
         runs = _runs_since(history, self.start)
         oldest = runs[-1].id if runs else 0
         found = history.steps_since(oldest)
@@ -169,7 +180,10 @@ class HistoryModel:
         """A run started or ended since the last refresh (the window then refreshes)."""
         if not self.history_path.exists():
             return self.newest_run is not None
-        newest = History(self.history_path).last_run()
+        try:
+            newest = History(self.history_path).last_run()
+        except (HistoryError, sqlite3.DatabaseError):
+            return self.newest_run is not None  # shown once as unreadable; a new file is a change
         if newest is None:
             return self.newest_run is not None
         known = next((r for r in self.runs if r.run_id == newest.id), None)
