@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -217,7 +218,8 @@ class DriveLookup:
 
 
 class DriveRefused(MegaBackupError):
-    """A folder cannot be marked as the drive as asked; nothing was written."""
+    """A folder cannot be marked as the drive as asked, or its file system cannot hold
+    snapshots; the message says why and what to do. Nothing was written."""
 
     exit_code = ExitCode.USAGE
 
@@ -238,7 +240,12 @@ def mark_drive(folder: Path, name: str) -> Path:
 
 
 def write_drive_marker(folder: Path, name: str) -> Path:
-    """Mark folder as the MegaBackup drive `name`; written whole or not at all."""
+    """Mark folder as the MegaBackup drive `name`; written whole or not at all. A drive whose
+    file system rdiff-backup refuses is refused here, before anything is written (DriveRefused),
+    so whatever prepares a drive (init-drive, the set-up window) says so at once."""
+    refusal = drive_refusal(folder, name)
+    if refusal:
+        raise DriveRefused(refusal)
     Path(winsys.long_path(folder)).mkdir(parents=True, exist_ok=True)
     marker = folder / DRIVE_MARKER
     existing = read_drive_marker(folder)
@@ -250,6 +257,68 @@ def write_drive_marker(folder: Path, name: str) -> Path:
     }
     write_json(marker, content)
     return marker
+
+
+def drive_refusal(folder: Path, name: str) -> str:
+    """Why rdiff-backup would refuse to keep snapshots on the drive `name` at folder, in the
+    words the cycle, `check` and `init-drive` all use; "" when it would not."""
+    return _refusal(
+        folder,
+        f'the external drive "{name}" ({folder})',
+        f'Format the drive as NTFS, then prepare it again with: megabackup init-drive "{folder}"',
+    )
+
+
+def desktop_backup_refusal(folder: Path) -> str:
+    """The same for the desktop backup's folder."""
+    return _refusal(
+        folder,
+        f"the desktop backup ({folder})",
+        "Format that disk as NTFS, or choose a folder on another disk (desktop.backup)",
+    )
+
+
+def _refusal(folder: Path, disk: str, remedy: str) -> str:
+    if not deletion_lags(folder):
+        return ""
+    return (
+        f"rdiff-backup refuses the file system of {disk}: it does not see at once that a file "
+        "was deleted (exFAT read through FUSE, as on Linux, behaves so), so no snapshot can be "
+        f"kept there. {remedy}"
+    )
+
+
+PROBE_PREFIX = ".megabackup-probe-"
+
+
+def deletion_lags(folder: Path) -> bool:
+    """The test rdiff-backup 2.2.7 makes of every target (fs_abilities.py,
+    _detect_case_sensitive_readwrite) before it writes a snapshot, made here before anything
+    else is written: create `A`; if `a` then exists (case-insensitive), delete `a`; if `A`
+    still exists, deletions register late and rdiff-backup stops ("isn't deemed reliable
+    enough for a backup"). exfat-fuse does so; NTFS, ext4 and Windows' own exFAT do not.
+    Runs in a hidden folder of its own inside folder (or its parent, when folder is yet to be
+    made), removed after; a folder that cannot be written to is not judged here (the write
+    that follows says why)."""
+    base = folder if Path(winsys.long_path(folder)).is_dir() else folder.parent
+    try:
+        probe = Path(tempfile.mkdtemp(prefix=PROBE_PREFIX, dir=winsys.long_path(base)))
+    except OSError:
+        return False
+    try:
+        (probe / "A").touch()
+        if not os.path.lexists(probe / "a"):
+            return False  # case-sensitive: rdiff-backup's test ends here
+        (probe / "a").unlink()
+        return os.path.lexists(probe / "A")
+    except OSError:
+        return False
+    finally:
+        for leftover in (probe / "A", probe / "a"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        with contextlib.suppress(OSError):
+            probe.rmdir()
 
 
 def read_drive_marker(folder: Path) -> dict[str, str] | None:

@@ -1,5 +1,6 @@
 """`megabackup check` and the set-up window's Check: the settings, then the checks a cycle makes
-before it writes anything, in plain lines. Reads only; writes nothing anywhere."""
+before it writes anything, in plain lines. Reads only, but for the small test folder each
+snapshot also makes on its disk (places.deletion_lags), removed at once."""
 
 from __future__ import annotations
 
@@ -69,10 +70,19 @@ def check(
     warnings += [history_problem] if history_problem else []
     warnings += [result.unison_problem] if result.unison_problem else []
     notes += [str(caution) for caution in cautions(settings)]
+    problems = list(result.fatal) + _refused_disks(settings, result.drive)
     return CheckReport(
-        settings.source, list(result.fatal), warnings, notes, result.drive,
+        settings.source, problems, warnings, notes, result.drive,
         away=list(result.away.values()),
     )  # fmt: skip
+
+
+def _refused_disks(settings: Settings, drive: Path | None) -> list[str]:
+    """The backup disks rdiff-backup would refuse, in the words a cycle uses."""
+    refused = [places.desktop_backup_refusal(settings.desktop.backup)]
+    if drive is not None:
+        refused.append(places.drive_refusal(drive, settings.external.name))
+    return [line for line in refused if line]
 
 
 def _look_through_homes(settings: Settings, away: dict[str, str]) -> tuple[list[str], list[str]]:

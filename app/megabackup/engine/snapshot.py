@@ -77,9 +77,9 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
     held = _deletions_held(step, current, context)
     if held:
         return StepResult(step.id, step.title, Outcome.HELD, held, source_files=current.count)
-    no_room = room.no_room_for_first(step, files)
-    if no_room:
-        return StepResult(step.id, step.title, Outcome.FAILED, no_room)
+    cannot = room.no_room_for_first(step, files) or _refused_disk(step, context)
+    if cannot:
+        return StepResult(step.id, step.title, Outcome.FAILED, cannot)
     previous = rdiff.inspect(step.repository).last_snapshot  # None: no complete snapshot yet
     try:
         outcome = context.rdiff.backup(
@@ -227,6 +227,16 @@ def _report_findings(
                 context.log.write(f"NOTE: {files.not_backed_up(step.place)}")
                 for link in files.links:
                     context.log.write(f"  not backed up: {link}")
+
+
+def _refused_disk(step: SnapshotStep, context: StepContext) -> str:
+    """A disk rdiff-backup would refuse (it stops with its own words and leaves its test
+    folders and an unfinished repository behind, which the next cycle took for an interrupted
+    first backup): said in ours before it runs, and nothing is written."""
+    disk = step.repository.parent
+    if step.target == EXTERNAL_DRIVE.name:
+        return places.drive_refusal(disk, context.settings.external.name)
+    return places.desktop_backup_refusal(disk)
 
 
 def _remember(step: SnapshotStep, context: StepContext) -> None:
