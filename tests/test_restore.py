@@ -343,9 +343,14 @@ def test_rdiff_backup_creating_nothing_is_detected(world: World, tmp_path: Path)
 
     too_early = replace(newest, time=int(NOW - 5 * DAY))
 
-    with pytest.raises(RestoreError, match="nothing was restored"):
+    with pytest.raises(RestoreError, match="nothing was restored") as refused:
         backups.restore_version(Target("home", "Documents/new.txt"), too_early, tmp_path / "o")
-    assert list((tmp_path / "o").iterdir()) == []
+    assert not (tmp_path / "o").exists(), "the folder made for it is gone again"
+    assert "left behind" not in str(refused.value)
+    (tmp_path / "there").mkdir()
+    with pytest.raises(RestoreError, match="nothing was restored"):
+        backups.restore_version(Target("home", "Documents/new.txt"), too_early, tmp_path / "there")
+    assert list((tmp_path / "there").iterdir()) == [], "a folder that was there stays"
 
 
 def test_a_name_ending_in_a_space_is_restored_by_that_name(world: World, tmp_path: Path) -> None:

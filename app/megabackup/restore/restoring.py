@@ -12,6 +12,7 @@ import errno
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,7 @@ class RestoreResult:
     path: Path  # where the restored copy now is
     version: Version  # the snapshot it came from
     kept: Path | None  # an existing file or folder that was left untouched
+    leftover: str = ""  # what could not be cleaned up afterwards, and why (normally "")
 
     @property
     def folder(self) -> Path:
@@ -51,6 +53,8 @@ class RestoreResult:
         if self.kept is not None:
             lines.append(f"  {self.kept} already existed and was kept; the restored copy has a "
                          "dated name")  # fmt: skip
+        if self.leftover:
+            lines.append(f"  {self.leftover}")
         return "\n".join(lines)
 
 
@@ -137,18 +141,32 @@ class Restorer:
         if not version.restorable or version.repository is None:
             raise RestoreError(f"the {version.kind} on the {version.where} is not a snapshot")
         folder = to if to is not None else self.default_folder(target, version.time)
+        created = _missing_folders(folder)  # removed again if nothing is restored into them
         try:
             Path(winsys.long_path(folder)).mkdir(parents=True, exist_ok=True)
             made = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=winsys.long_path(folder)))
             staging = folder / made.name  # rdiff-backup is given the plain path
         except OSError as exc:
-            raise RestoreError(f"cannot write to {folder}: {_reason(exc)}") from None
+            failure = RestoreError(f"cannot write to {folder}: {_reason(exc)}")
+            raise _with_leftovers(failure, _tidy(None, created)) from None
         try:
-            staged = staging / target.name
+            final, kept = self._restore_into(staging, folder, target, version)
+        except RestoreError as exc:
+            raise _with_leftovers(exc, _tidy(staging, created)) from None
+        return RestoreResult(final, version, kept, _tidy(staging, []))
+
+    def _restore_into(
+        self, staging: Path, folder: Path, target: Target, version: Version
+    ) -> tuple[Path, Path | None]:
+        assert version.repository is not None
+        staged = staging / target.name
+        try:
             try:
                 self._tool().restore(version.repository / target.relative, version.time, staged)
             except rdiff.RdiffFailed as exc:
                 reason = explain(str(exc))
+                if str(staging) in reason:  # its own test writes in the target failed
+                    reason = f"{folder} could not be written to ({reason}); choose another folder"
                 raise RestoreError(f"restoring {target.relative} failed: {reason}") from None
             if not _lexists(staged):  # rc 0 and nothing made: not there at that time
                 raise RestoreError(
@@ -156,12 +174,9 @@ class Restorer:
                     f"{moment_text(version.time)}; nothing was restored",
                     usage=True,
                 )
-            final, kept = _move_to_free_name(staged, folder, target.name, self.clock())
+            return _move_to_free_name(staged, folder, target.name, self.clock())
         except OSError as exc:
             raise RestoreError(f"cannot write to {folder}: {_reason(exc)}") from None
-        finally:
-            shutil.rmtree(winsys.long_path(staging), ignore_errors=True)
-        return RestoreResult(final, version, kept)
 
     def default_folder(self, target: Target, moment: float) -> Path:
         """'Restored <snapshot time>' beside the original; the desktop side for home files."""
@@ -179,6 +194,53 @@ class Restorer:
             return timephrase.parse(as_of, self.clock())
         except timephrase.TimePhraseError as exc:
             raise RestoreError(str(exc), usage=True) from None
+
+
+CLEANUP_SECONDS = 10.0  # a share may fail every call for a few seconds after refusing a name
+
+
+def _tidy(staging: Path | None, created: list[Path]) -> str:
+    """Remove the staging folder, and the folders made for a restore that did not happen;
+    "" when all is gone, else what is left and why, for the person to read.
+
+    rdiff-backup's tests of a restore target write names Windows refuses; a share reached
+    through smbnetfs then answers every call with an I/O error for about 3 s. So each removal
+    is tried again for a while, and a failure is said, never swallowed."""
+    left = []
+    for path in ([staging] if staging is not None else []) + created:
+        deadline = time.monotonic() + CLEANUP_SECONDS
+        while True:
+            try:
+                if path == staging:
+                    shutil.rmtree(winsys.long_path(path))
+                else:
+                    Path(winsys.long_path(path)).rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError as exc:
+                if path != staging and exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                    break  # something else is in it now: not ours to remove
+                if time.monotonic() >= deadline:
+                    left.append(f"{path} ({_reason(exc)})")
+                    break
+                time.sleep(0.5)
+    if not left:
+        return ""
+    return "could not remove what the restore left behind, delete it by hand: " + ", ".join(left)
+
+
+def _with_leftovers(error: RestoreError, left: str) -> RestoreError:
+    return RestoreError(f"{error}; {left}", usage=error.usage) if left else error
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders mkdir(parents=True) would make for folder, deepest first."""
+    missing = []
+    while not _lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
 
 
 def _session_at(sessions: list[float], moment: float | None) -> float:

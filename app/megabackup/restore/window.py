@@ -204,6 +204,8 @@ class RestoreModel:
         kept = f" ({result.kept.name} was already there and is kept)" if result.kept else ""
         when = moment_text(result.version.time)
         self.status = f"Restored as it was at {when}{kept}, to:\n{result.path}"
+        if result.leftover:
+            self.status += f"\n{result.leftover[:1].upper()}{result.leftover[1:]}"
         return result
 
     def open_result_folder(self) -> None:
