@@ -14,6 +14,7 @@ from megabackup.tools.runner import ProcessResult, Runner
 
 DESKTOP = "desk top"
 SERVER = "ser ver"
+SHARE_HOME = "mnt/share/127.0.0.1/home"  # the share in the recording from tests/realfs
 
 
 def report_of(recorded, name: str, root: Path, desktop: str = DESKTOP, server: str = SERVER):
@@ -275,6 +276,36 @@ def test_on_windows_failed_transfers_are_not_counted_either(recorded) -> None:
     report = unison.parse_output(lines, Path("C:\\Users\\andy"), Path("//nas/andy"), windows=True)
     assert sorted(report.failed) == [".bashrc", "Makefile"]
     assert (report.to_desktop, report.to_server) == (0, 0)
+
+
+def test_a_time_the_share_did_not_keep_is_read_as_such(recorded, tmp_path: Path) -> None:
+    # recorded on the Samba share of tests/realfs: the first sync of 2,000 files, one of which
+    # the share stamped with the time of the copy; unison fails the whole new folder for it
+    report = report_of(recorded, "time-not-kept", tmp_path, "desktop/home", SHARE_HOME)
+    assert report.failed == ["Documents"]
+    assert report.failure_reasons["Documents"].startswith(unison.TIME_NOT_KEPT)
+    assert report.only_times_not_kept
+    status, message = unison.classify(result_of(recorded, "time-not-kept"), report)
+    assert status == "partial"
+    assert message.startswith("1 item(s) could not be copied (where they went did not keep")
+    assert message.endswith("the next backup tries them again, and nothing is lost meanwhile")
+
+
+def test_other_failures_are_not_taken_for_times_not_kept(recorded, tmp_path: Path) -> None:
+    report = report_of(recorded, "partial-failed", tmp_path, "pair two/desk", "pair two/srv")
+    assert report.failure_reasons[".bashrc"] == "Destination updated during synchronization"
+    assert not report.only_times_not_kept
+    _, message = unison.classify(result_of(recorded, "partial-failed"), report)
+    assert "modification time" not in message and "the next backup tries them again" in message
+
+
+def test_a_run_followed_by_another_adds_up_what_both_did(recorded, tmp_path: Path) -> None:
+    first = report_of(recorded, "keep-both-server-newer", tmp_path)
+    later = report_of(recorded, "time-not-kept", tmp_path, "desktop/home", SHARE_HOME)
+    both = first.then(later)
+    assert (both.to_desktop, both.deleted_on_server) == (first.to_desktop, 1)
+    assert both.conflicts == first.conflicts and both.failed == ["Documents"]
+    assert not both.complete
 
 
 def test_only_transfers_that_ended_count() -> None:

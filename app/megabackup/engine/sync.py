@@ -35,7 +35,7 @@ def run_sync(step: SyncStep, context: StepContext) -> StepResult:
             folders=folders,
             mountpoints=() if context.options.allow_empty else _on_both_sides(folders, context),
         )
-        outcome = context.unison.sync(job, cancel=context.cancel)
+        outcome = _sync_until_times_are_kept(job, context)
     except ProcessStartError as exc:
         return StepResult(step.id, step.title, Outcome.FAILED, str(exc))
     report = outcome.report
@@ -65,6 +65,33 @@ def run_sync(step: SyncStep, context: StepContext) -> StepResult:
         deleted_files=deleted,
         conflicts=conflicts,
     )
+
+
+SYNC_TRIES = 4  # a first sync of thousands of files to a share can need a few
+
+
+def _sync_until_times_are_kept(job: unison.SyncJob, context: StepContext) -> unison.SyncOutcome:
+    """Run the sync again at once while its only failures are times the target did not keep
+    (seen on a Samba share through smbnetfs: the copy is whole, the share stamped it with the
+    time of the copy) and each run gets further: redoing those copies from the same sources
+    risks nothing, and the person is not left with a half-synced share until the next cycle.
+    Any other failure waits for the next cycle and its fresh snapshots."""
+    assert context.unison is not None
+    outcome = context.unison.sync(job, cancel=context.cancel)
+    for _ in range(SYNC_TRIES - 1):
+        report = outcome.report
+        if outcome.status != unison.SyncStatus.PARTIAL or not report.only_times_not_kept:
+            break
+        context.log.write(
+            f"NOTE: {len(report.failed)} item(s) kept the wrong modification time on arrival "
+            f"({', '.join(report.failed[:3])}); syncing them again"
+        )
+        again = context.unison.sync(job, cancel=context.cancel)
+        progressed = again.report.to_desktop + again.report.to_server > 0
+        outcome = dataclasses.replace(again, report=report.then(again.report))
+        if not progressed:
+            break
+    return outcome
 
 
 def _spelled(step: SyncStep, folder: str) -> str:

@@ -21,6 +21,7 @@ Facts this module relies on (unison 2.52.1):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -57,6 +58,10 @@ _SUMMARY_RE = re.compile(
 _CASE_CLASH_RE = re.compile(r"identical except for case\..*\(File '(?P<path>.*)'\)")
 # With -ignorecase unison syncs no name whose bytes are not UTF-8 (a Linux share may hold one).
 _NOT_UNICODE_RE = re.compile(r"not encoded in Unicode\..*\(File '(?P<path>.*)'\)")
+_FAILED_RE = re.compile(r"^Failed \[(?P<path>.+?)\]: (?P<reason>.+)$")
+# The share kept the time of the copy instead of the one unison set (smbnetfs, and CIFS clients
+# that "lie about timestamps"): the copy itself is whole, and a second try usually passes.
+TIME_NOT_KEPT = "Failed to set modification time"
 _COLOUR_RE = re.compile(r"\x1b\[[0-9;:]*m")  # unison 2.53 colours its summary on a terminal
 
 
@@ -190,6 +195,25 @@ class SyncReport:
     partial: list[str] = field(default_factory=list)  # folders only partly synced
     case_clashes: list[str] = field(default_factory=list)  # a neighbour differs only in case
     not_unicode: list[str] = field(default_factory=list)  # names of bytes that are not UTF-8
+    failure_reasons: dict[str, str] = field(default_factory=dict)  # failed path -> unison's why
+
+    @property
+    def only_times_not_kept(self) -> bool:
+        """Every failed transfer failed because the target did not keep the time unison set."""
+        reasons = [self.failure_reasons.get(path, "") for path in self.failed]
+        return bool(reasons) and all(r.startswith(TIME_NOT_KEPT) for r in reasons)
+
+    def then(self, later: SyncReport) -> SyncReport:
+        """This run followed by another one on the same pair: what both passed on, and what
+        the later one left undone."""
+        return dataclasses.replace(
+            later,
+            to_desktop=self.to_desktop + later.to_desktop,
+            to_server=self.to_server + later.to_server,
+            deleted_on_desktop=self.deleted_on_desktop + later.deleted_on_desktop,
+            deleted_on_server=self.deleted_on_server + later.deleted_on_server,
+            conflicts=self.conflicts + later.conflicts,
+        )
 
     @property
     def changed_desktop(self) -> bool:
@@ -235,6 +259,10 @@ def parse_output(
                 report.unreadable.append(path)
             continue
         stripped = _COLOUR_RE.sub("", line).strip()
+        failure = _FAILED_RE.match(stripped)
+        if failure:
+            report.failure_reasons.setdefault(failure.group("path"), failure.group("reason"))
+            continue
         clash = _CASE_CLASH_RE.search(stripped)
         if clash and clash.group("path") not in report.case_clashes:
             report.case_clashes.append(clash.group("path"))
@@ -466,7 +494,12 @@ def classify(result: ProcessResult, report: SyncReport) -> tuple[SyncStatus, str
         return _skips(report)
     if code == 2:
         listed = ", ".join(report.failed[:3])
-        message = f"{len(report.failed)} item(s) could not be copied: {listed}"
+        kept = "where they went did not keep the modification time unison set"
+        why = f" ({kept})" if report.only_times_not_kept else ""
+        message = (
+            f"{len(report.failed)} item(s) could not be copied{why}: {listed}; "
+            "the next backup tries them again, and nothing is lost meanwhile"
+        )
         if report.skipped or report.unreadable or report.case_clashes:
             message += "; " + _skips(report)[1]  # what else was left alone, and why
         return SyncStatus.PARTIAL, message
