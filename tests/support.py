@@ -160,6 +160,21 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def wait_for_tool(process: subprocess.Popen, name: str, timeout: float = 60) -> bool:
+    """Wait until the process has started a tool whose command line holds `name`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None:
+        for pid in descendants(process.pid):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    if name.encode() in cmdline.read():
+                        return True
+            except OSError:
+                continue
+        time.sleep(0.002)
+    return False
+
+
 def kill_everything(process: subprocess.Popen) -> None:
     """A power cut: the app and every tool it started die at once (stopped first, so it
     cannot start another tool while its children are being found)."""

@@ -20,11 +20,11 @@ from megabackup.history import History
 from megabackup.tools import rdiff
 from support import (
     Places,
-    descendants,
     kill_everything,
     restore,
     tree,
     under_shifted_clock,
+    wait_for_tool,
     write,
 )
 
@@ -248,20 +248,6 @@ def start_cli(places: Places) -> subprocess.Popen:
     env = dict(os.environ, MEGABACKUP_HOME=str(places.paths.root))
     argv = [sys.executable, "-m", "megabackup", "run", "--settings", str(places.settings.source)]
     return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def wait_for_tool(process: subprocess.Popen, name: str, timeout: float = 60) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline and process.poll() is None:
-        for pid in descendants(process.pid):
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                    if name.encode() in cmdline.read():
-                        return True
-            except OSError:
-                continue
-        time.sleep(0.002)
-    return False
 
 
 @pytest.mark.posix

@@ -30,12 +30,6 @@ def build_places(root: Path) -> Path:
     server_home = root / "server" / "home"
     server_data = root / "server" / "data"
     drive = root / "usb-drive" / "MegaBackup"
-    _write(desktop_home / "Documents" / "notes.txt", "Shopping list: milk, bread.\n")
-    _write(desktop_home / "Documents" / "letter to Sam.txt", "Dear Sam,\nSee you soon.\n")
-    _write(desktop_home / "Pictures" / "holiday.jpg", "(a photo)\n" * 200)
-    _write(server_home / "Documents" / "budget.csv", "month,amount\njan,100\n")
-    _write(server_data / "Projects" / "survey" / "results.csv", "site,count\nA,12\n")
-    _write(server_data / "Archive" / "2019 report.txt", "Old but precious.\n")
     (root / "desktop" / "backup").mkdir(parents=True, exist_ok=True)
     places.write_drive_marker(drive, "MegaBackup")
     settings_path = root / "settings.toml"
@@ -48,7 +42,20 @@ def build_places(root: Path) -> Path:
     }
     comment = "Settings written by `megabackup demo` for its sample places."
     settings_path.write_text(to_toml(tables, comment), encoding="utf-8")
+    plant_samples(load(settings_path))
     return settings_path
+
+
+def plant_samples(settings: Settings) -> None:
+    """The demo's sample files, in the places the settings name (wherever those are)."""
+    desktop, server, data = settings.desktop.home, settings.server.home, settings.server.data
+    assert data is not None
+    _write(desktop / "Documents" / "notes.txt", "Shopping list: milk, bread.\n")
+    _write(desktop / "Documents" / "letter to Sam.txt", "Dear Sam,\nSee you soon.\n")
+    _write(desktop / "Pictures" / "holiday.jpg", "(a photo)\n" * 200)
+    _write(server / "Documents" / "budget.csv", "month,amount\njan,100\n")
+    _write(data / "Projects" / "survey" / "results.csv", "site,count\nA,12\n")
+    _write(data / "Archive" / "2019 report.txt", "Old but precious.\n")
 
 
 def run_demo(folder: Path | None = None, say: Callable[[str], None] = print) -> int:
@@ -59,9 +66,23 @@ def run_demo(folder: Path | None = None, say: Callable[[str], None] = print) -> 
     root.mkdir(parents=True, exist_ok=True)
     settings = load(build_places(root))
     paths = AppPaths(root / "state")
+    say(f"MegaBackup demo in {root}")
+    checks = use_cases(settings, paths, say)
+    say("\nWhere to look:")
+    say(f"  the places:     {root / 'desktop'}, {root / 'server'}, {root / 'usb-drive'}")
+    say(f"  the settings:   {root / 'settings.toml'}")
+    say(f"  logs, history:  {paths.root}")
+    say(f'  status:         MEGABACKUP_HOME="{paths.root}" megabackup status')
+    passed = sum(checks)
+    say(f"\nDemo finished: {passed} of {len(checks)} checks held.")
+    return 0 if all(checks) else 3
+
+
+def use_cases(settings: Settings, paths: AppPaths, say: Callable[[str], None]) -> list[bool]:
+    """The original use cases, one real cycle each, on places holding the samples
+    (plant_samples); each check says whether what a person would look for is so."""
     drive = settings.external.path
     assert drive is not None and settings.server.data is not None
-    say(f"MegaBackup demo in {root}")
     checks: list[bool] = []
 
     def cycle(title: str) -> CycleResult:
@@ -123,15 +144,7 @@ def run_demo(folder: Path | None = None, say: Callable[[str], None] = print) -> 
         "the older text (Monday) is kept in a conflict copy",
         any("Monday" in _read(Path(c)) for c in copies),
     )
-
-    say("\nWhere to look:")
-    say(f"  the places:     {root / 'desktop'}, {root / 'server'}, {root / 'usb-drive'}")
-    say(f"  the settings:   {root / 'settings.toml'}")
-    say(f"  logs, history:  {paths.root}")
-    say(f'  status:         MEGABACKUP_HOME="{paths.root}" megabackup status')
-    passed = sum(checks)
-    say(f"\nDemo finished: {passed} of {len(checks)} checks held.")
-    return 0 if all(checks) else 3
+    return checks
 
 
 def _ran(result: CycleResult, step_id: str) -> bool:
@@ -156,4 +169,4 @@ def _read(path: Path) -> str:
         return ""
 
 
-__all__ = ["build_places", "run_demo"]
+__all__ = ["build_places", "plant_samples", "run_demo", "use_cases"]

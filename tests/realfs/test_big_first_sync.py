@@ -7,23 +7,11 @@ backup if anything is, and nothing is lost."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from megabackup.tools import unison
 
-from .world import World
+from .world import World, contents
 
 FILES = 2000  # enough for the share to miss a time on nearly every first sync seen here
-
-
-def _files(root: Path) -> dict[str, str]:
-    found = {}
-    for folder, _dirs, names in os.walk(root):
-        for name in names:
-            path = Path(folder) / name
-            found[str(path.relative_to(root))] = path.read_text(encoding="utf-8")
-    return found
 
 
 def test_a_first_sync_of_thousands_of_files_reaches_the_share_whole(realfs_world: World) -> None:
@@ -33,7 +21,7 @@ def test_a_first_sync_of_thousands_of_files_reaches_the_share_whole(realfs_world
         path = documents / f"part {index % 20}" / f"note {index:04}.txt"
         path.parent.mkdir(exist_ok=True)
         path.write_text(f"note {index}\n" * 50, encoding="utf-8")
-    written = _files(documents)
+    written = contents(documents)
 
     done = world.run_cycle()
 
@@ -47,8 +35,8 @@ def test_a_first_sync_of_thousands_of_files_reaches_the_share_whole(realfs_world
         done = world.run_cycle()
         assert done.returncode in (0, 1), done.stdout + done.stderr
     shared = world.server_disk("home") / "Documents"
-    assert _files(shared) == written, "every file reached the share, whole"
-    assert _files(documents) == written, "and the desktop kept every one"
+    assert contents(shared) == written, "every file reached the share, whole"
+    assert contents(documents) == written, "and the desktop kept every one"
     assert [p for p in shared.parent.rglob(".unison*")] == [], "no temporary folder left"
     # the server's snapshot holds what the sync brought in
-    assert _files(world.drive / "home" / "Documents") == written
+    assert contents(world.drive / "home" / "Documents") == written

@@ -754,13 +754,16 @@ class World:
         env["MEGABACKUP_HOME"] = str(self.state)
         return env
 
-    def megabackup(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    def argv(self, *args: str) -> list[str]:
         """`python -m megabackup ARGS`; --settings is added for the commands that take it."""
         argv = [sys.executable, "-m", "megabackup", *args]
         if args and args[0] != "init-drive" and "--settings" not in args:
             argv += ["--settings", str(self.settings)]
+        return argv
+
+    def megabackup(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         return subprocess.run(
-            argv,
+            self.argv(*args),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -771,6 +774,16 @@ class World:
 
     def run_cycle(self, *options: str, timeout: float = 600) -> subprocess.CompletedProcess:
         return self.megabackup("run", *options, timeout=timeout)
+
+
+def contents(root: Path) -> dict[str, str]:
+    """Every file under root (relative path -> text): what a test compares across places."""
+    found = {}
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            path = Path(folder) / name
+            found[str(path.relative_to(root))] = path.read_text(encoding="utf-8")
+    return found
 
 
 def _listable(path: Path) -> bool:
