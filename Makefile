@@ -12,7 +12,8 @@ APT_PACKAGES := unison librsync-dev build-essential python3-venv python3-dev pyt
 	rsync \
 	samba smbnetfs ntfs-3g exfatprogs exfat-fuse
 
-.PHONY: setup system-packages demo test test-fast property-long lint format clean bench bench-small exe
+.PHONY: setup system-packages demo test test-fast property-long property-long-realfs lint format clean \
+	bench bench-small bench-realfs exe
 
 setup: $(VENV)/.installed
 
@@ -38,6 +39,11 @@ bench: setup
 
 bench-small: setup
 	$(BIN)/python -m bench --small $(BENCH_ARGS)
+
+# The same cases on a Samba share and NTFS disks against ext4, and rsync over the same mounts
+# (bench/realfs.py; root and FUSE, as the realfs tests): 2,000 home files unless BENCH_ARGS says.
+bench-realfs: setup
+	$(BIN)/python -m bench --realfs --small --idle-seconds 0 $(BENCH_ARGS)
 
 # The one-file app from build_exe.spec: dist/MegaBackup (dist/MegaBackup.exe on Windows). A unison
 # in vendor/unison/ is bundled into it (vendor/README.md).

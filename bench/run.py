@@ -158,13 +158,22 @@ class Config:
 
 @dataclass(frozen=True)
 class Places:
-    root: Path
+    """One contender's places; its state, settings and naive unison archive live in root."""
 
-    desktop_home = property(lambda self: self.root / "desktop" / "home")
-    desktop_backup = property(lambda self: self.root / "desktop" / "backup")
-    server_home = property(lambda self: self.root / "server" / "home")
-    server_data = property(lambda self: self.root / "server" / "data")
-    drive = property(lambda self: self.root / "usb" / DRIVE_NAME)
+    root: Path
+    desktop_home: Path
+    desktop_backup: Path
+    server_home: Path
+    server_data: Path
+    drive: Path
+
+    @classmethod
+    def under(cls, root: Path) -> Places:
+        """All five places in folders under root, on one local disk."""
+        desktop, server = root / "desktop", root / "server"
+        return cls(root, desktop / "home", desktop / "backup", server / "home", server / "data",
+                   root / "usb" / DRIVE_NAME)  # fmt: skip
+
     state = property(lambda self: self.root / "state")
     settings = property(lambda self: self.root / "settings.toml")
 
@@ -192,7 +201,7 @@ def make_places(base: Path, root: Path) -> Places:
     """Fresh copies of the generated trees: the same home on desktop and server, data on server."""
     from megabackup import places as app_places  # the drive marker, written as the app expects
 
-    places = Places(root)
+    places = Places.under(root)
     for folder in (places.desktop_home.parent, places.server_home.parent):
         folder.mkdir(parents=True)
     for source, target in (
@@ -325,6 +334,7 @@ class Limit:
     """cp -a of what a first cycle writes; rsync -a over the same trees afterwards."""
 
     name = LIMIT
+    copy: tuple[str, ...] = ("cp", "-a")
 
     def __init__(self, places: Places, log: Path) -> None:
         self.places, self.log, self.env = places, log, _environment(places)
@@ -362,8 +372,8 @@ class Limit:
         if case == "first":
             for source, target, folders in self._pairs():
                 target.mkdir(parents=True, exist_ok=True)
-                argv = ["cp", "-a", *self._sources(source, folders, "/."), f"{target}/"]
-                total.add(measure(argv, self.log, self.env), f"cp -a {source.name}")
+                argv = [*self.copy, *self._sources(source, folders, "/."), f"{target}/"]
+                total.add(measure(argv, self.log, self.env), f"{self.copy[0]} {source.name}")
             return total
         if case == "no change":
             for source, target, folders in self._pairs():
@@ -431,23 +441,38 @@ def run_chain(
     say: Callable[[str], None],
 ) -> None:
     places = make_places(base, root)
-    contender = kind(places, root.parent / f"run{run}-{kind.name}.log")
-    finished: float | None = None
     try:
-        for case in CASES:
-            if case == "1% changed":
-                mutate(places, config.seed + 1000 * run, config.max_size)
-            _wait_next_second(finished)  # no cycle starts in rdiff-backup's one-second window
-            sample = contender.cycle(case)
-            finished = time.time()
-            results.add(case, contender.name, sample)
-            failed = f"  FAILED: {'; '.join(sample.failures)}" if sample.failures else ""
-            say(f"  run {run + 1} {contender.name:<10} {case:<11} {sample.wall:8.2f} s{failed}")
-        if isinstance(contender, Limit) and contender.scan_seconds is not None:
-            results.scan.append(contender.scan_seconds)
-            results.dry_run.append(contender.dry_run_seconds or 0.0)
+        contender = kind(places, root.parent / f"run{run}-{kind.name}.log")
+        run_cases(contender, places, config, run, results, say)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def run_cases(
+    contender: Naive | MegaBackup | Limit,
+    places: Places,
+    config: Config,
+    run: int,
+    results: Results,
+    say: Callable[[str], None],
+    name: str = "",
+) -> None:
+    """The three cases in a row on one contender's places; `name` files its samples under
+    another name than the contender's own (the same contender elsewhere)."""
+    name = name or contender.name
+    finished: float | None = None
+    for case in CASES:
+        if case == "1% changed":
+            mutate(places, config.seed + 1000 * run, config.max_size)
+        _wait_next_second(finished)  # no cycle starts in rdiff-backup's one-second window
+        sample = contender.cycle(case)
+        finished = time.time()
+        results.add(case, name, sample)
+        failed = f"  FAILED: {'; '.join(sample.failures)}" if sample.failures else ""
+        say(f"  run {run + 1} {name:<18} {case:<11} {sample.wall:8.2f} s{failed}")
+    if isinstance(contender, Limit) and contender.scan_seconds is not None:
+        results.scan.append(contender.scan_seconds)
+        results.dry_run.append(contender.dry_run_seconds or 0.0)
 
 
 def run_benchmark(config: Config, say: Callable[[str], None] = print) -> Results:
@@ -495,9 +520,9 @@ def table(results: Results, config: Config) -> str:
             if contender == MEGABACKUP:
                 naive, limit = medians.get(NAIVE), medians.get(LIMIT)
                 ratios = [
-                    _ratio(wall, naive[0] if naive else None),
-                    _ratio(cpu, naive[1] if naive else None),
-                    _ratio(wall, limit[0] if limit else None),
+                    ratio(wall, naive[0] if naive else None),
+                    ratio(cpu, naive[1] if naive else None),
+                    ratio(wall, limit[0] if limit else None),
                 ]
             failed = sum(bool(s.failures) for s in results.samples[(case, contender)])
             status = "ok" if not failed else f"{failed} run(s) failed"
@@ -510,22 +535,23 @@ def table(results: Results, config: Config) -> str:
         lines += [
             "",
             f"Skip-unchanged proof on desktop home: manifest.scan {scan:.3f} s (in-process), "
-            f"rsync -a --dry-run no-change {dry:.3f} s; ratio {_ratio(scan, dry)}.",
+            f"rsync -a --dry-run no-change {dry:.3f} s; ratio {ratio(scan, dry)}.",
         ]
     return "\n".join(lines)
 
 
-def _ratio(value: float, reference: float | None) -> str:
+def ratio(value: float, reference: float | None) -> str:
     if not reference:
         return "-"
     return f"{value / reference:.2f}x"
 
 
-def breakdown(results: Results) -> str:
-    """Where the time goes: median seconds per step, naive and MegaBackup, per case."""
+def breakdown(results: Results, contenders: Sequence[str] = (NAIVE, MEGABACKUP)) -> str:
+    """Where the time goes: median seconds per step, per contender and case."""
     lines = ["", "Median seconds per step:"]
+    width = max(len(c) for c in contenders)
     for case in CASES:
-        for contender in (NAIVE, MEGABACKUP):
+        for contender in contenders:
             samples = results.samples.get((case, contender), [])
             per_step: dict[str, list[float]] = {}
             for sample in samples:
@@ -535,7 +561,7 @@ def breakdown(results: Results) -> str:
                 parts = ", ".join(
                     f"{label} {statistics.median(v):.2f}" for label, v in per_step.items()
                 )
-                lines.append(f"  {CASE_TITLES[case]:<16} {contender:<10} {parts}")
+                lines.append(f"  {CASE_TITLES[case]:<16} {contender:<{width}} {parts}")
     return "\n".join(lines)
 
 
@@ -671,6 +697,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", type=Path, help="also write the raw samples here")
     parser.add_argument("--tray-only", action="store_true", help="measure only the idle tray")
+    parser.add_argument(
+        "--realfs",
+        action="store_true",
+        help="MegaBackup and the cp/rsync limit on ext4 and on a Samba share and NTFS disks "
+        "(bench/realfs.py; needs root and FUSE)",
+    )
     return parser
 
 
@@ -692,6 +724,12 @@ def make_config(args: argparse.Namespace, work: Path) -> Config:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     make_config(args, Path())  # refuse bad options before creating anything
+    if args.realfs:
+        from bench import realfs
+
+        reason = realfs.unavailable()
+        if reason:
+            raise SystemExit(f"benchmark: --realfs: {reason}")
     if args.dir:
         args.dir.mkdir(parents=True, exist_ok=True)
     # A plain kill must still clean up the gigabytes below (finally runs on SystemExit).
@@ -703,6 +741,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.tray_only:
             print(tray_idle(config).line())
             return 0
+        if args.realfs:
+            return _report_realfs(config, args, work)
         results = run_benchmark(config)
         skipped = TrayIdle("skipped (--idle-seconds 0)")
         idle = tray_idle(config) if config.idle_seconds > 0 else skipped
@@ -714,16 +754,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(idle.line())
         if args.json:
             args.json.write_text(json.dumps(_raw(results, idle), indent=1), encoding="utf-8")
-        failed = any(s.failures for samples in results.samples.values() for s in samples)
-        if failed:
-            where = f"see the logs in {work}" if args.keep else "run again with --keep for the logs"
-            print(f"Some commands failed: {where}")
-        return 1 if failed else 0
+        return _failures(results, args, work)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
         else:
             print(f"Kept: {work}")
+
+
+def _report_realfs(config: Config, args: argparse.Namespace, work: Path) -> int:
+    from bench import realfs
+
+    results = realfs.run_realfs(config)
+    print()
+    print(results.trees())
+    print(realfs.realfs_table(results, config))
+    print(breakdown(results, (MEGABACKUP, MEGABACKUP + realfs.WORLD)))
+    if args.json:
+        idle = TrayIdle("not measured with --realfs")
+        args.json.write_text(json.dumps(_raw(results, idle), indent=1), encoding="utf-8")
+    return _failures(results, args, work)
+
+
+def _failures(results: Results, args: argparse.Namespace, work: Path) -> int:
+    failed = any(s.failures for samples in results.samples.values() for s in samples)
+    if failed:
+        where = f"see the logs in {work}" if args.keep else "run again with --keep for the logs"
+        print(f"Some commands failed: {where}")
+    return 1 if failed else 0
 
 
 def _raw(results: Results, idle: TrayIdle) -> dict[str, object]:

@@ -40,6 +40,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -338,6 +339,7 @@ class Record:
     loops: list[str] = field(default_factory=list)  # images attached to loop devices
     smbd_pid_file: str = ""
     smbd_conf: str = ""
+    sockets: str = ""  # Samba's short-path folder for its sockets and state (see _build_share)
 
     @property
     def file(self) -> Path:
@@ -355,6 +357,7 @@ class Record:
             list(data.get("loops", [])),
             str(data.get("smbd_pid_file", "")),
             str(data.get("smbd_conf", "")),
+            str(data.get("sockets", "")),
         )
 
     def save(self) -> None:
@@ -363,6 +366,7 @@ class Record:
             "loops": self.loops,
             "smbd_pid_file": self.smbd_pid_file,
             "smbd_conf": self.smbd_conf,
+            "sockets": self.sockets,
         }
         temporary = self.file.with_suffix(".tmp")
         temporary.write_text(json.dumps(data, indent=1), encoding="utf-8")
@@ -389,6 +393,9 @@ class Record:
                 self.smbd_conf = self.smbd_pid_file = ""
             except (WorldError, OSError) as exc:
                 problems.append(str(exc))
+        if self.sockets and not self.smbd_conf:
+            shutil.rmtree(self.sockets, ignore_errors=True)  # ours alone: smbd is gone
+            self.sockets = ""
         with contextlib.suppress(OSError):
             self.save()
         return problems
@@ -500,6 +507,10 @@ class World:
     def samba_dir(self) -> Path:
         return self.root / "samba"
 
+    @property
+    def smbd_pid_file(self) -> Path:
+        return Path(self._record.smbd_pid_file)
+
     def image(self, name: str) -> Path:
         return self.root / "images" / f"{name}.img"
 
@@ -586,7 +597,13 @@ class World:
                 "smbnetfs can only reach a share on that port"
             )
         samba = self.samba_dir
-        dirs = {n: samba / n for n in ("run", "lock", "state", "cache", "private", "log")}
+        # smbd's and libsmbclient's sockets live in these folders, and a socket's path must fit
+        # in 108 bytes: under a deep root (past about 85 characters) smbd exits 1 saying nothing
+        self._record.sockets = tempfile.mkdtemp(prefix="megabackup-smb-", dir="/tmp")
+        self._record.save()
+        short = Path(self._record.sockets)
+        dirs = {n: short / n for n in ("run", "lock", "state", "cache", "private")}
+        dirs["log"] = samba / "log"
         for folder in [*dirs.values(), *(self.server_disk(s) for s in SHARES)]:
             folder.mkdir(parents=True, exist_ok=True)
         conf = samba / "smb.conf"
