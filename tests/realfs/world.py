@@ -21,7 +21,14 @@ What smbnetfs does that a Windows client would not (seen here, Debian 12, smbnet
 - times it sets are cut to whole seconds (it reads 100 ns times), and now and then a time set
   right after a file was written is overwritten by that write (probably because FUSE
   releases files asynchronously): unison then says "Failed to set modification time";
-- chmod and symlink fail with EIO; the share's root folder reports mtime 1970-01-01.
+- chmod and symlink fail with EIO; the share's root folder reports mtime 1970-01-01;
+- listing a file's extended attributes fails with EIO and starts the same 3 s of EIO
+  (`cp -a` stops there; rdiff-backup and unison get by);
+- rdiff-backup cannot keep a repository on the share (its lock file's truncate fails with EIO),
+  and its tests of a restore target there end in the 3 s of EIO: a restore into the share
+  fails (MegaBackup says so and leaves nothing behind);
+- FUSE's caching makes a deleted file linger, as on exfat-fuse: rdiff-backup would refuse the
+  share as a target for that too.
 
 smbnetfs cannot be told a port (libsmbclient ignores `smb ports` in its smb.conf and always
 tries 445, then 139), so smbd must listen on 127.0.0.1:445 and only one world can exist on a
