@@ -68,6 +68,13 @@ property-long: setup
 	PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES) PROPERTY_STEPS=$(PROPERTY_STEPS) \
 		$(BIN)/pytest -q -s -p no:cacheprovider --timeout 0 tests/test_nothing_lost.py
 
+# The same where users keep their files (tests/realfs; root and FUSE): 200 sequences.
+PROPERTY_REALFS_EXAMPLES ?= 200
+property-long-realfs: setup
+	PROPERTY_REALFS_EXAMPLES=$(PROPERTY_REALFS_EXAMPLES) PROPERTY_STEPS=$(PROPERTY_STEPS) \
+		$(BIN)/pytest -q -s -p no:cacheprovider --timeout 0 \
+		tests/realfs/test_nothing_lost_realfs.py
+
 lint: setup
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench

@@ -90,7 +90,7 @@ class NothingLost(RuleBasedStateMachine):
         if STATS["sequences"] % PROGRESS_EVERY == 0:  # the long run says how far it got
             print(f"... {_summary()}", flush=True)
         self.root = Path(tempfile.mkdtemp(prefix="megabackup-property-"))
-        settings_path = build_places(self.root)
+        settings_path = self.lay_out_places(self.root)
         text = settings_path.read_text(encoding="utf-8")
         text = text.replace("[safety]\n", f"[safety]\nmax_clock_skew_seconds = {SKEW_LIMIT}\n")
         text += "[retention]\nkeep_days = 1\n"  # a clock days ahead would make all of it old
@@ -112,6 +112,11 @@ class NothingLost(RuleBasedStateMachine):
         # a file that is never touched keeps Documents from looking "suddenly emptied"
         for home in self.homes.values():
             (home / "Documents" / "keep.txt").write_text("keep\n", encoding="utf-8")
+
+    def lay_out_places(self, root: Path) -> Path:
+        """The places for one sequence, with the demo's samples; returns the settings path.
+        The real-filesystems variant (tests/realfs) puts them on its share and disks."""
+        return build_places(root)
 
     def teardown(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -469,21 +474,27 @@ EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "5"))
 STEPS = int(os.environ.get("PROPERTY_STEPS", "12"))
 
 
-@pytest.mark.timeout(1200 if EXAMPLES <= 50 else 0)  # real cycles; a long run has no limit
-@pytest.mark.realtools
-@pytest.mark.property
-@pytest.mark.posix  # libfaketime and a power cut by SIGKILL
-def test_nothing_is_ever_lost() -> None:
-    examples, steps = EXAMPLES, STEPS
+def prove_nothing_lost(machine: type[NothingLost], examples: int, steps: int, name: str) -> None:
+    """Run the sequences, say what they tried and checked, and keep that line with the
+    test's artefacts."""
+    STATS.update(dict.fromkeys(STATS, 0))  # each run counts its own
     started = time.time()
-    run_state_machine_as_test(NothingLost, settings=_settings(examples, steps))
-    line = f"nothing lost: {_summary()} in {time.time() - started:.0f} s"
+    run_state_machine_as_test(machine, settings=_settings(examples, steps))
+    line = f"{name}: {_summary()} in {time.time() - started:.0f} s"
     print("\n" + line)
     artifacts = Path(__file__).resolve().parent.parent / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     with open(artifacts / "property-stats.txt", "a", encoding="utf-8") as out:
         out.write(line + "\n")
     assert STATS["cycles"] > 0 and STATS["versions checked"] > 0, "the run must check something"
+
+
+@pytest.mark.timeout(1200 if EXAMPLES <= 50 else 0)  # real cycles; a long run has no limit
+@pytest.mark.realtools
+@pytest.mark.property
+@pytest.mark.posix  # libfaketime and a power cut by SIGKILL
+def test_nothing_is_ever_lost() -> None:
+    prove_nothing_lost(NothingLost, EXAMPLES, STEPS, "nothing lost")
 
 
 if __name__ == "__main__":
