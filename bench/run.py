@@ -456,14 +456,16 @@ def run_cases(
     results: Results,
     say: Callable[[str], None],
     name: str = "",
+    edited: Places | None = None,
 ) -> None:
     """The three cases in a row on one contender's places; `name` files its samples under
-    another name than the contender's own (the same contender elsewhere)."""
+    another name than the contender's own (the same contender elsewhere); `edited` is where
+    the changes of "1% changed" are made, when not through the places themselves."""
     name = name or contender.name
     finished: float | None = None
     for case in CASES:
         if case == "1% changed":
-            mutate(places, config.seed + 1000 * run, config.max_size)
+            mutate(edited or places, config.seed + 1000 * run, config.max_size)
         _wait_next_second(finished)  # no cycle starts in rdiff-backup's one-second window
         sample = contender.cycle(case)
         finished = time.time()
