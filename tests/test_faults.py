@@ -20,6 +20,7 @@ from megabackup.history import History
 from megabackup.tools import rdiff
 from support import (
     Places,
+    descendants,
     kill_everything,
     restore,
     tree,

@@ -24,7 +24,7 @@ def test_a_frozen_nas_is_away_after_the_bounded_wait_and_the_pc_is_still_backed_
     world = realfs_world
     first = world.megabackup("run")
     assert first.returncode == 0, first.stdout + first.stderr
-    smbd = psutil.Process(int((world.samba_dir / "run" / "smbd.pid").read_text()))
+    smbd = psutil.Process(int(world.smbd_pid_file.read_text()))
     frozen = [smbd, *smbd.children(recursive=True)]  # and its worker for our connection
     for process in frozen:
         process.suspend()
