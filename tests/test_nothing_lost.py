@@ -275,7 +275,7 @@ class NothingLost(RuleBasedStateMachine):
             _wait_for_child(process, during)
         else:
             time.sleep(delay)
-        path = self.root / which
+        path = self._folder(which)
         away = path.with_name(path.name + " (away)")
         if process.poll() is None and path.exists():
             path.rename(away)
@@ -368,6 +368,14 @@ class NothingLost(RuleBasedStateMachine):
         drive = self.drive if self.drive.exists() else self.unplugged
         repositories = (self.settings.desktop.backup / "home", drive / "home", drive / "data")
         return {r.name + str(i): session_times(r) for i, r in enumerate(repositories)}
+
+    def _folder(self, which: str) -> Path:
+        """A place, or a folder in it, named as in VANISHING ("server/home/Documents"),
+        wherever the places were laid out."""
+        places = {"desktop/home": self.homes["desktop"], "server/home": self.homes["server"]}
+        places["server/data"] = self.data
+        place = next(name for name in places if which == name or which.startswith(name + "/"))
+        return places[place] / which[len(place) :].lstrip("/")
 
     def _start_cli(self, clock_shift: str = "") -> subprocess.Popen:
         env = dict(os.environ, MEGABACKUP_HOME=str(self.paths.root))
