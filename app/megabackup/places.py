@@ -298,10 +298,11 @@ def deletion_lags(folder: Path) -> bool:
     still exists, deletions register late and rdiff-backup stops ("isn't deemed reliable
     enough for a backup"). exfat-fuse does so; NTFS, ext4 and Windows' own exFAT do not.
     Runs in a hidden folder of its own inside folder (or its parent, when folder is yet to be
-    made), removed after; a folder that cannot be written to is not judged here (the write
-    that follows says why)."""
+    made), removed after, and the folder's times put back (`check` leaves no trace); a folder
+    that cannot be written to is not judged here (the write that follows says why)."""
     base = folder if Path(winsys.long_path(folder)).is_dir() else folder.parent
     try:
+        before = Path(winsys.long_path(base)).stat()
         probe = Path(tempfile.mkdtemp(prefix=PROBE_PREFIX, dir=winsys.long_path(base)))
     except OSError:
         return False
@@ -319,6 +320,7 @@ def deletion_lags(folder: Path) -> bool:
                 leftover.unlink()
         with contextlib.suppress(OSError):
             probe.rmdir()
+            os.utime(winsys.long_path(base), ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
 def read_drive_marker(folder: Path) -> dict[str, str] | None:
