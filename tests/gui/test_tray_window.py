@@ -188,8 +188,9 @@ def _wait_for_icon(desktop: Desktop, app: subprocess.Popen) -> Window:
     def docked() -> Window | None:
         if app.poll() is not None:
             raise AssertionError(f"megabackup tray exited with {app.returncode}; see tray.log")
-        icons = _icons(desktop)
-        return icons[0] if icons else None
+        # The icon's window exists a moment before the tray places it (off the screen until then)
+        placed = [w for w in _icons(desktop) if w.x >= 0 and w.y >= 0 and desktop.mapped(w)]
+        return placed[0] if placed else None
 
     found = wait_for("the tray icon to dock", docked, timeout=30)
     assert isinstance(found, Window)
