@@ -80,6 +80,7 @@ STATS.update({"clock jumps": 0, "vanished mid-cycle": 0, "share away": 0, "linke
 STATS.update({"history damaged": 0, "retention due": 0, "quiet checks": 0})
 STATS.update({"versions checked": 0, "snapshots restored": 0})
 STATS["unseen versions replaced by the person"] = 0
+STATS["made while away"] = 0
 PROGRESS_EVERY = 25
 
 
@@ -280,7 +281,7 @@ class NothingLost(RuleBasedStateMachine):
         if process.poll() is None and path.exists():
             path.rename(away)
             time.sleep(gone)
-            away.rename(path)
+            self._come_back(away, path)
         process.wait(timeout=300)
         # 2: the folder was away as the settings were read ("exists on neither side"): refused
         # before anything ran, as a folder named in the settings that does not exist must be
@@ -368,6 +369,15 @@ class NothingLost(RuleBasedStateMachine):
         drive = self.drive if self.drive.exists() else self.unplugged
         repositories = (self.settings.desktop.backup / "home", drive / "home", drive / "data")
         return {r.name + str(i): session_times(r) for i, r in enumerate(repositories)}
+
+    def _come_back(self, away: Path, path: Path) -> None:
+        """The folder returns. What the cycle made in its name meanwhile (a first sync takes a
+        listed folder missing on the share for a new one and copies the desktop's there) ends
+        up beneath it, as under a volume mounted back over its mount point: out of sight."""
+        if path.exists():
+            STATS["made while away"] += 1
+            path.rename(self.root / f"beneath-{STATS['made while away']}")
+        away.rename(path)
 
     def _folder(self, which: str) -> Path:
         """A place, or a folder in it, named as in VANISHING ("server/home/Documents"),
