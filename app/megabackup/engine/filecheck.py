@@ -27,7 +27,8 @@ WINDOWS_MAX_PATH = 260
 MAX_LISTED = 20  # per kind, so one bad folder cannot flood the report
 BLOCK = 4096  # NTFS, exFAT and ext4 give every file (and folder) whole blocks of 4 KB
 _RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(\..*)?$", re.IGNORECASE)
-_FORBIDDEN = set('<>:"\\|?*') | {chr(c) for c in range(32)}
+# a character Windows forbids in names, or a dot or space at the end of one
+_UNSAFE = re.compile(r'[<>:"\\|?*\x00-\x1f]|[. ]\Z')
 
 
 @dataclass
@@ -127,6 +128,4 @@ def _note(found: list[str], relative: str) -> None:
 
 
 def _windows_safe(name: str) -> bool:
-    if _RESERVED.match(name) or name.endswith((".", " ")):
-        return False
-    return not any(c in _FORBIDDEN for c in name)
+    return not (_UNSAFE.search(name) or _RESERVED.match(name))
