@@ -124,26 +124,34 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile(out, re.DOTALL)
 
 
+def _any_of(patterns: Sequence[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One pattern that matches what any of them matches: one regex call per entry of a walk."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.DOTALL)
+
+
 @dataclass(frozen=True)
 class _Selection:
-    names: tuple[re.Pattern[str], ...]  # globs on one name, matched at any depth
-    paths: tuple[re.Pattern[str], ...]  # globs on the path relative to the root
+    names: re.Pattern[str] | None  # globs on one name, matched at any depth (one alternation)
+    paths: re.Pattern[str] | None  # globs on the path relative to the root
     folders: tuple[tuple[str, ...], ...]  # listed folders split into names (normcased)
 
     @classmethod
     def build(cls, folders: Sequence[str], ignore: Sequence[str]) -> _Selection:
         as_paths = [path_pattern(p) for p in ignore]
-        names = tuple(_glob(p) for p, path in zip(ignore, as_paths, strict=True) if path is None)
-        paths = tuple(_glob(path) for path in as_paths if path is not None)
+        names = [_glob(p) for p, path in zip(ignore, as_paths, strict=True) if path is None]
+        paths = [_glob(path) for path in as_paths if path is not None]
         split = tuple(
             tuple(os.path.normcase(part) for part in f.strip("/").split("/") if part)
             for f in folders
         )
-        return cls(names, paths, tuple(s for s in split if s))
+        return cls(_any_of(names), _any_of(paths), tuple(s for s in split if s))
 
     def ignored(self, name: str, relative: str) -> bool:
-        return any(p.fullmatch(name) for p in self.names) or any(
-            p.fullmatch(relative) for p in self.paths
+        return bool(
+            (self.names is not None and self.names.fullmatch(name))
+            or (self.paths is not None and self.paths.fullmatch(relative))
         )
 
     def placement(self, parts: tuple[str, ...]) -> str:
@@ -298,15 +306,27 @@ def unchanged(
 
 def save(manifest: Manifest, path: Path) -> None:
     """Written whole or not at all."""
-    atomic_write(path, json.dumps(dataclasses.asdict(manifest), sort_keys=True, indent=1))
+    atomic_write(path, json.dumps(as_data(manifest), sort_keys=True, indent=1))
 
 
 def load(path: Path) -> Manifest | None:
     """The saved manifest, or None when it is missing, unreadable, corrupt or of another format."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            return None
+        return from_data(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
+
+
+def as_data(manifest: Manifest) -> dict[str, object]:
+    """A manifest as JSON-ready data (for a record that holds more than one)."""
+    return dataclasses.asdict(manifest)
+
+
+def from_data(data: object) -> Manifest | None:
+    """The manifest that as_data gave, or None for anything else (damaged, another format)."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return None
+    try:
         manifest = Manifest(
             source=_typed(data["source"], str),
             folders=tuple(_typed(f, str) for f in _typed(data["folders"], list)),
@@ -319,11 +339,9 @@ def load(path: Path) -> Manifest | None:
             mark=_typed(data["mark"], str),
             format=FORMAT,
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return None
-    if len(manifest.digest) != 64:
-        return None
-    return manifest
+    return manifest if len(manifest.digest) == 64 else None
 
 
 def _typed(value: object, kind: type[_T]) -> _T:
@@ -332,4 +350,14 @@ def _typed(value: object, kind: type[_T]) -> _T:
     return value
 
 
-__all__ = ["DOUBT_SECONDS", "Manifest", "load", "paths", "save", "scan", "unchanged"]
+__all__ = [
+    "DOUBT_SECONDS",
+    "Manifest",
+    "as_data",
+    "from_data",
+    "load",
+    "paths",
+    "save",
+    "scan",
+    "unchanged",
+]
