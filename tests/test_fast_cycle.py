@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from megabackup.engine import CycleResult, in_step
 from megabackup.engine.cycle import FULL_CHECK_STAMP
 from megabackup.files import read_stamp, write_stamp
+from megabackup.tools.unison import SyncJob, SyncOutcome, Unison
 from support import Places, write
 from winfakes import windows_profile
 
@@ -210,3 +212,70 @@ def test_windows_junctions_are_said_once_left_out_and_do_not_defeat_skip_unchang
     assert not (places.server / "Documents" / "My Music").exists()
     assert not (places.server / "Documents" / "kept online.docx").exists()
     assert (places.server / "Documents" / "notes.txt").is_file()
+
+
+SYNC_SKIPPED = "neither home changed since the last sync"
+
+
+def _unison_ran(result: CycleResult) -> bool:
+    return "$ " in Path(result.log_path).read_text().split("syncing home", 1)[1].split("[", 1)[0]
+
+
+def _edit(path: Path, text: str) -> None:
+    """An edit made an hour ago, not this second: the proof would rightly doubt a fresh one."""
+    write(path, text, time.time() - 3600 + 60 * len(text))
+
+
+def test_a_sync_with_nothing_to_do_waits_until_a_home_changes(places: Places) -> None:
+    places.cycle()  # copies what differs
+    places.cycle()  # finds the homes alike: the walks before it become the proof
+
+    quiet = places.cycle()
+
+    sync = quiet.step("sync-home")
+    assert sync is not None and sync.status == "ok" and SYNC_SKIPPED in sync.detail
+    assert "unison" not in Path(quiet.log_path).read_text()
+    for home, other in ((places.desktop, places.server), (places.server, places.desktop)):
+        _edit(home / "Documents" / "notes.txt", f"edited on the {home.name}\n")
+        result = places.cycle()
+        sync = result.step("sync-home")
+        assert sync is not None and SYNC_SKIPPED not in sync.detail, home.name
+        assert (other / "Documents" / "notes.txt").read_text() == f"edited on the {home.name}\n"
+
+
+def test_an_edit_made_while_the_sync_ran_is_synced_by_the_next_cycle(
+    places: Places, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proof is the walk from before the sync: an edit that unison did not see, made
+    after it had looked, differs from it, so the next cycle syncs again."""
+    first = places.cycle().step("sync-home")
+    assert first is not None and first.to_server + first.to_desktop > 0  # so no proof yet
+    notes = places.desktop / "Documents" / "notes.txt"
+    real_sync = Unison.sync
+
+    def sync_then_edit(self: Unison, job: SyncJob, **options: object) -> SyncOutcome:
+        outcome = real_sync(self, job, **options)  # type: ignore[arg-type]
+        _edit(notes, "written while the sync ran\n")
+        return outcome
+
+    monkeypatch.setattr(Unison, "sync", sync_then_edit)
+    places.cycle()  # unison runs, finds the homes alike, and then the edit comes
+    monkeypatch.undo()
+
+    result = places.cycle()
+
+    sync = result.step("sync-home")
+    assert sync is not None and SYNC_SKIPPED not in sync.detail, sync.detail
+    assert (places.server / "Documents" / "notes.txt").read_text() == "written while the sync ran\n"
+
+
+def test_a_damaged_proof_only_means_the_sync_runs(places: Places) -> None:
+    places.cycle()
+    places.cycle()
+    (places.paths.manifests / in_step.RECORD).write_text("{half a rec", encoding="utf-8")
+
+    result = places.cycle()
+
+    sync = result.step("sync-home")
+    assert result.outcome == "ok", result.summary()
+    assert sync is not None and sync.detail == "0 to server, 0 to desktop, 0 deleted"

@@ -169,6 +169,12 @@ def test_nothing_to_do_changes_nothing(recorded, tmp_path: Path, name: str) -> N
     report = report_of(recorded, name, tmp_path)
     assert not report.changed_server and not report.changed_desktop
     assert report.conflicts == [] and report.fatal == ""
+    assert report.nothing_to_do  # the homes are alike: what lets the next cycle skip the sync
+
+
+def test_a_sync_that_copied_something_had_something_to_do(recorded, tmp_path: Path) -> None:
+    report = report_of(recorded, "copy-propagates", tmp_path)
+    assert report.complete and not report.nothing_to_do
 
 
 def test_failed_transfers_are_listed_and_not_counted_as_changes(recorded, tmp_path: Path) -> None:

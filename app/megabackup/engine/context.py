@@ -11,6 +11,7 @@ from pathlib import Path
 from megabackup.engine.clocks import ClockVerdict
 from megabackup.engine.deletions import Allowance
 from megabackup.engine.filecheck import FileCheck
+from megabackup.engine.manifest import Manifest
 from megabackup.engine.results import CycleResult, StepResult
 from megabackup.places import Place, PlaceMemory
 from megabackup.runlog import RunLog
@@ -51,6 +52,7 @@ class StepContext:
     clock_verdict: ClockVerdict = field(default_factory=lambda: ClockVerdict(None))
     results: dict[str, StepResult] = field(default_factory=dict)
     checks: dict[Place, FileCheck] = field(default_factory=dict)
+    walks: dict[Place, Manifest] = field(default_factory=dict)  # snapshot A's, before the sync
     memory_lock: threading.Lock = field(default_factory=threading.Lock)  # lanes share memory
 
     def warn(self, text: str) -> None:

@@ -216,6 +216,7 @@ def _report_findings(
     step: SnapshotStep, files: FileCheck, current: manifest.Manifest, context: StepContext
 ) -> None:
     context.checks[step.place] = files
+    context.walks[step.place] = current
     findings = files.findings()  # unreadable ones are named by the snapshot that misses them
     for finding in findings:
         context.warn(f"{step.place}: {finding}")

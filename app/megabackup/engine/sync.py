@@ -1,4 +1,5 @@
-"""The sync step and its gates: both snapshots of this cycle, the clock probe, mass deletions."""
+"""The sync step and its gates: both snapshots of this cycle, the clock probe, mass deletions;
+and no sync at all when both homes are still as a sync that changed nothing found them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from megabackup.engine import deletions, manifest
+from megabackup.engine import deletions, in_step, manifest
 from megabackup.engine.context import StepContext
 from megabackup.engine.plan import SyncStep
 from megabackup.engine.results import StepResult
@@ -42,6 +43,7 @@ def run_sync(step: SyncStep, context: StepContext) -> StepResult:
     status = outcome.status.outcome
     if status.good:  # it ran to the end (conflicts and failed transfers are warnings)
         _record_synced(step, context, changed_desktop=report.changed_desktop)
+    _keep_proof(step, context, outcome)
     conflicts = [_conflict_record(c, report, step, context) for c in report.conflicts]
     deleted = report.deleted_on_server + report.deleted_on_desktop
     detail = f"{report.to_server} to server, {report.to_desktop} to desktop, {deleted} deleted"
@@ -131,10 +133,47 @@ def _why_blocked(step: SyncStep, context: StepContext) -> StepResult | None:
     clocks = context.clock_verdict.sync_blocked  # asked before the snapshots (engine/clocks.py)
     if clocks:
         return StepResult(step.id, step.title, Outcome.SKIPPED, "not synced, because " + clocks)
+    if _in_step(step, context):
+        detail = "neither home changed since the last sync found them alike, so none was needed"
+        return StepResult(step.id, step.title, Outcome.OK, detail)
     held = _too_many_deletions(step, context)
     if held:
         return StepResult(step.id, step.title, Outcome.HELD, held)
     return None
+
+
+def _in_step(step: SyncStep, context: StepContext) -> bool:
+    """Both homes' walks of this cycle prove them as the last sync that changed nothing left
+    them (engine/in_step.py); never on the cycle that compares contents."""
+    options = context.options
+    walks = [context.walks.get(place) for place in (DESKTOP_HOME, SERVER_HOME)]
+    if not (options.skip_unchanged and options.fastcheck) or None in walks:
+        return False
+    desktop, server = walks
+    assert desktop is not None and server is not None
+    doubt = manifest.DOUBT_SECONDS + context.settings.safety.max_clock_skew_seconds
+    key = deletions.sync_key(step.job)
+    return in_step.still_in_step(
+        context.manifests, key, desktop, server, server_doubt_seconds=doubt
+    )
+
+
+def _keep_proof(step: SyncStep, context: StepContext, outcome: unison.SyncOutcome) -> None:
+    """A sync that ran to the end and changed nothing found the homes alike as this cycle's
+    walks saw them before it: those walks become the proof. Anything else forgets it."""
+    report = outcome.report
+    alike = (
+        outcome.status == unison.SyncStatus.OK
+        and (report.complete or report.nothing_to_do)
+        and not (report.changed_desktop or report.changed_server or report.conflicts)
+        and not (report.failed or report.skipped or report.unreadable or report.partial)
+        and not (report.case_clashes or report.not_unicode)
+    )
+    desktop, server = (context.walks.get(place) for place in (DESKTOP_HOME, SERVER_HOME))
+    if alike and desktop is not None and server is not None:
+        in_step.save(context.manifests, deletions.sync_key(step.job), desktop, server)
+    else:
+        in_step.forget(context.manifests)
 
 
 def _succeeded(context: StepContext, step_id: str) -> bool:

@@ -190,6 +190,7 @@ class SyncReport:
     skipped: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # "[ERROR] Skipping": not read at all
     complete: bool = False
+    nothing_to_do: bool = False  # "Nothing to do": the replicas were alike, no summary follows
     fatal: str = ""
     skip_reasons: dict[str, str] = field(default_factory=dict)  # skipped path -> unison's reason
     partial: list[str] = field(default_factory=list)  # folders only partly synced
@@ -286,6 +287,8 @@ def parse_output(
                 f"the listed folder {path} disappeared while the sync ran; unison stopped "
                 "rather than delete it on the other side. The next backup looks again"
             )
+        elif stripped.startswith("Nothing to do:"):
+            report.nothing_to_do = True
         elif stripped.startswith("Fatal error:"):
             report.fatal = stripped[len("Fatal error:") :].strip()
         elif "completely emptied" in stripped:
