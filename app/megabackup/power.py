@@ -13,8 +13,6 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import psutil
-
 from megabackup import winsys
 
 log = logging.getLogger(__name__)
@@ -43,7 +41,7 @@ def on_battery(
     *,
     windows: bool = os.name == "nt",
     kernel32: Any = None,
-    battery: Callable[[], Any] = psutil.sensors_battery,
+    battery: Callable[[], Any] | None = None,
 ) -> bool:
     """True when the PC runs on its battery now; False on mains power, without a battery, or
     when it cannot be told (a backup is never held back by a doubt)."""
@@ -52,6 +50,10 @@ def on_battery(
             return winsys.on_battery(kernel32)
         except OSError:
             return False
+    if battery is None:
+        import psutil  # here, not at the top: a backup cycle never asks, and its start-up counts
+
+        battery = psutil.sensors_battery
     try:
         reading = battery()
     except Exception:  # psutil reads /sys or IOKit; a missing or odd source is no battery

@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-import psutil
-
 from megabackup import files
 from megabackup.errors import MegaBackupError
 from megabackup.outcome import Outcome, ToolStatus
@@ -775,6 +773,8 @@ def backup_process_alive(pid: int) -> bool:
     read, it is taken as alive: a live writer must never be forced."""
     if pid == os.getpid():
         return False  # this process never runs rdiff-backup inside itself
+    import psutil  # here: only a lock left behind asks, and every cycle's start-up counts
+
     try:
         process = psutil.Process(pid)
         if process.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):

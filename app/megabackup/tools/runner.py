@@ -140,16 +140,8 @@ class Runner:
             raise ProcessStartError(argv[0], exc.strerror or str(exc)) from None
         reader = threading.Thread(target=_pump, args=(process, deliver), daemon=True)
         reader.start()
-        cancelled = False
         try:
-            while True:
-                try:
-                    returncode = process.wait(timeout=_POLL_SECONDS)
-                    break
-                except subprocess.TimeoutExpired:
-                    if cancel is not None and cancel.cancelled and not cancelled:
-                        cancelled = True
-                        end_process_tree(process)
+            returncode, cancelled = _wait(process, cancel)
         except BaseException:  # Ctrl+C in a console: the child has its own group and won't see it
             end_process_tree(process)
             raise
@@ -160,6 +152,45 @@ class Runner:
                 f"[exit code {returncode}{', cancelled' if cancelled else ''}, {seconds:.1f} s]"
             )
         return ProcessResult(argv, returncode, tuple(lines), cancelled, seconds)
+
+
+def _wait(process: subprocess.Popen[bytes], cancel: CancelToken | None) -> tuple[int, bool]:
+    """Until the child ends (its exit code, and whether a cancel ended it), ending its tree when
+    the cancel comes. On POSIX a timed wait polls with sleeps of up to 50 ms, which every tool
+    run would pay once at its end: there the wait blocks, and a watcher thread looks at the
+    cancel. On Windows a timed wait returns as the child ends, and Ctrl+C gets through between
+    the waits, which a wait without end would hold back."""
+    if os.name == "nt":
+        cancelled = False
+        while True:
+            try:
+                return process.wait(timeout=_POLL_SECONDS), cancelled
+            except subprocess.TimeoutExpired:
+                if cancel is not None and cancel.cancelled and not cancelled:
+                    cancelled = True
+                    end_process_tree(process)
+    if cancel is None:
+        return process.wait(), False
+    ended = threading.Event()
+    stopped: list[bool] = []  # set by the watcher when it ended the tree
+
+    def watch() -> None:
+        while not ended.is_set():
+            if cancel.cancelled:
+                stopped.append(True)
+                end_process_tree(process)
+                return
+            time.sleep(_POLL_SECONDS)  # not a timed Event.wait: libfaketime stalls those
+
+    watcher = threading.Thread(target=watch, name="megabackup-cancel-watch", daemon=True)
+    watcher.start()
+    try:
+        returncode = process.wait()
+    finally:
+        ended.set()
+    if cancel.cancelled and watcher.is_alive():  # a cancel at the very end: let it say so
+        watcher.join()
+    return returncode, bool(stopped)
 
 
 def start(argv: Sequence[str], **options: Any) -> subprocess.Popen[bytes]:
