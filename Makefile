@@ -13,7 +13,7 @@ APT_PACKAGES := unison librsync-dev build-essential python3-venv python3-dev pyt
 	samba smbnetfs ntfs-3g exfatprogs exfat-fuse
 
 .PHONY: setup system-packages demo test test-fast property-long property-long-realfs lint format clean \
-	bench bench-small bench-realfs exe
+	bench bench-small bench-large bench-realfs exe
 
 setup: $(VENV)/.installed
 
@@ -39,6 +39,11 @@ bench: setup
 
 bench-small: setup
 	$(BIN)/python -m bench --small $(BENCH_ARGS)
+
+# At the size of a large home: 100,000 home files, mostly small (at most 0.5 MB: 4.6 GB twice),
+# 25,000 data files (1.1 GB), one run per contender; about 30 GB free in the temp folder (or --dir).
+bench-large: setup
+	$(BIN)/python -m bench --files 100000 --max-size 0.5 --runs 1 --idle-seconds 0 $(BENCH_ARGS)
 
 # The same cases on a Samba share and NTFS disks against ext4, and rsync over the same mounts
 # (bench/realfs.py; root and FUSE, as the realfs tests): 2,000 home files unless BENCH_ARGS says.

@@ -13,6 +13,7 @@ import hashlib
 import math
 import os
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,6 +213,59 @@ def mutate(
     return Mutation(tuple(chosen), tuple(new))
 
 
+def typical_day(
+    root: Path,
+    seed: int,
+    documents: int = 20,
+    photos: int = 5,
+    now: float | None = None,
+    ignore: tuple[str, ...] = IGNORE,
+) -> Mutation:
+    """A day of one person's work: `documents` files of Documents re-saved (a few KB rewritten
+    or added) and `photos` new photos of 3-5 MB imported into one folder of Pictures, nothing
+    else anywhere.
+
+    Dated as done during the day (30 minutes to 3 hours before `now`), as a backup every few
+    hours finds them, not in the second before it. Which files and what bytes follow from the
+    seed and the tree."""
+    now = time.time() if now is None else now
+    rng = random.Random(f"typical-day:{seed}")
+    content = Content(seed + 2)
+    existing = sorted(
+        p.relative_to(root).as_posix()
+        for p in (root / "Documents").rglob("*")
+        if p.is_file()
+        and p.suffix in _SMALL_EXT
+        and not any(fnmatch.fnmatchcase(p.name, pattern) for pattern in ignore)
+    )
+    chosen = rng.sample(existing, min(documents, len(existing)))
+    for relative in chosen:
+        path = root / relative
+        size = path.stat().st_size
+        edit = b"".join(content.chunks(f"day:{relative}", rng.randrange(KIB, 8 * KIB)))
+        with open(path, "r+b") as handle:  # a re-save: some bytes rewritten, a few added
+            handle.seek(rng.randrange(max(1, size)))
+            handle.write(edit)
+        when = now - rng.uniform(1800, 3 * 3600)
+        os.utime(path, (when, when))
+    pictures = sorted({p.parent for p in (root / "Pictures").rglob("*") if p.is_file()}) or [
+        root / "Pictures"
+    ]
+    album = rng.choice(pictures)
+    added: list[str] = []
+    for index in range(photos):
+        path = album / f"IMG_{seed % 10_000:04d}{index:02d}.jpg"
+        size = rng.randrange(3 * MIB, 5 * MIB)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as handle:
+            for chunk in content.chunks(f"photo:{path.name}", size):
+                handle.write(chunk)
+        when = now - rng.uniform(1800, 3 * 3600)
+        os.utime(path, (when, when))
+        added.append(path.relative_to(root).as_posix())
+    return Mutation(tuple(chosen), tuple(added))
+
+
 def content_digest(root: Path) -> str:
     """sha256 over every file's relative path, size, mtime and bytes (for tests of determinism)."""
     digest = hashlib.sha256()
@@ -235,4 +289,5 @@ __all__ = [
     "file_size",
     "mutate",
     "plan_tree",
+    "typical_day",
 ]

@@ -94,6 +94,34 @@ def test_the_change_is_one_percent_plus_fifty_and_deterministic(tmp_path: Path) 
         assert (first / relative).read_bytes() == (second / relative).read_bytes()
 
 
+def test_a_typical_day_re_saves_twenty_documents_and_imports_five_photos_into_one_album(
+    tmp_path: Path,
+) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    for root in (first, second):
+        trees.build_tree(root, 600, 2, max_size=64 * KIB)
+    before = {p: p.stat().st_mtime for p in first.rglob("*") if p.is_file()}
+    now = 1_800_000_000.0
+    day = trees.typical_day(first, 4, now=now)
+    assert day == trees.typical_day(second, 4, now=now)  # the same files and bytes
+    assert len(day.changed) == 20 and len(day.added) == 5
+    assert all(relative.startswith("Documents/") for relative in day.changed)
+    assert len({relative.rsplit("/", 1)[0] for relative in day.added}) == 1
+    assert all(relative.startswith("Pictures/") for relative in day.added)
+    for relative in day.added:
+        assert 3 * MIB <= (first / relative).stat().st_size < 5 * MIB
+    touched = set(day.changed) | set(day.added)
+    for path in first.rglob("*"):
+        relative = path.relative_to(first).as_posix()
+        if not path.is_file():
+            continue
+        if relative in touched:  # done during the day, not in the second before the backup
+            assert now - 3 * 3600 <= path.stat().st_mtime <= now - 1800, relative
+            assert path.read_bytes() == (second / relative).read_bytes()
+        else:
+            assert path.stat().st_mtime == before[path], f"{relative}: nothing else changes"
+
+
 def test_the_bench_runs_end_to_end_and_prints_the_table(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--files", "60", "--data-files", "20",
@@ -104,14 +132,17 @@ def test_the_bench_runs_end_to_end_and_prints_the_table(tmp_path: Path) -> None:
     out = result.stdout
     for header in ("/naive wall", "/naive CPU", "/limit wall", "peak"):
         assert header in out
-    rows = [line for line in out.splitlines() if re.match(r"^(first cycle|no change|1% )", line)]
-    assert len(rows) == 9, out
+    cases = r"^(first cycle|no change|typical day|1% )"
+    rows = [line for line in out.splitlines() if re.match(cases, line)]
+    assert len(rows) == 12, out
     for line in rows:
         if " MegaBackup " in line:
             assert len(re.findall(r"\d+\.\d\dx", line)) == 3, line
         assert line.rstrip().endswith("ok"), line
     assert "Skip-unchanged proof" in out
     assert "Tray at idle: skipped" in out
+    growth = out.split("per 10,000 home files:", 1)[1].split("Median seconds", 1)[0]
+    assert len(re.findall(r"peak memory of the whole process tree +\d+\.\d MB", growth)) == 4
     assert list(tmp_path.iterdir()) == []  # the work folder is gone
 
 
