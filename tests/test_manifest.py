@@ -196,7 +196,9 @@ def test_a_missing_or_corrupt_manifest_means_changed(home: Path, tmp_path: Path)
     save(current, path)
     good = path.read_text(encoding="utf-8")
     for bad in (good[: len(good) // 2], "[]", "null", good.replace('"count": ', '"count": "'),
-                good.replace('"format": 1', '"format": 99'), "\x00\x01"):  # fmt: skip
+                good.replace(f'"format": {manifest.FORMAT}', '"format": 99'),
+                good.replace(f'"format": {manifest.FORMAT}', '"format": 1'),  # the sorted digest
+                "\x00\x01"):  # fmt: skip
         path.write_text(bad, encoding="utf-8")
         assert load(path) is None, bad
     path.write_bytes(gzip.compress(good.encode()))
@@ -214,6 +216,34 @@ def test_another_folder_list_ignore_list_source_or_repository_means_changed(home
     for path in copy.rglob("*"):  # copytree keeps mtimes, but be sure
         os.utime(path, (OLD, OLD), follow_symlinks=False)
     assert not unchanged(scan(copy, FOLDERS, IGNORE).with_mark("snapshot 1"), saved)
+
+
+def test_the_digest_does_not_depend_on_the_order_a_folder_is_listed_in(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The digest is taken as the walk goes, so the walk must give the same tree in the same
+    order whatever order the disk lists names in (NTFS sorts them, ext4 hashes, a share may
+    change its mind)."""
+    for index in range(12):
+        _write(home / "Documents" / f"n{index:02d}" / "x.txt", str(index))
+    saved = scan(home, FOLDERS, IGNORE)
+    real = os.scandir
+
+    class Reversed:
+        def __init__(self, path: str | os.PathLike[str]) -> None:
+            with real(path) as entries:
+                self.entries = list(entries)[::-1]
+
+        def __enter__(self) -> list[os.DirEntry[str]]:
+            return self.entries
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+    monkeypatch.setattr(manifest.os, "scandir", Reversed)
+    current = scan(home, FOLDERS, IGNORE)
+    assert current.count == saved.count and current.digest == saved.digest
+    assert unchanged(current, saved)
 
 
 def test_an_unreadable_folder_means_changed(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

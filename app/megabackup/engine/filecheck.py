@@ -45,7 +45,9 @@ class FileCheck:
     too_long: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)  # reparse points: all of them, not backed up
     paths: set[str] = field(default_factory=set, repr=False)  # every entry the walk saw
-    _names: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    # the folder being walked and its names so far: the walk gives a folder's entries together
+    _folder: str | None = field(default=None, repr=False)
+    _siblings: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
     def for_tree(cls, root: Path, now: float, future_margin: float) -> FileCheck:
@@ -57,11 +59,12 @@ class FileCheck:
             return
         self.paths.add(relative)
         parent, _, name = relative.rpartition("/")
-        siblings = self._names.setdefault(parent, set())
+        if parent != self._folder:
+            self._folder, self._siblings = parent, set()
         folded = name.casefold()
-        if folded in siblings:
+        if folded in self._siblings:
             _note(self.case_clashes, relative)
-        siblings.add(folded)
+        self._siblings.add(folded)
         if not _windows_safe(name):
             _note(self.bad_names, relative)
         if self.root_length + 1 + len(relative) > WINDOWS_MAX_PATH:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import operator
 import os
 import re
 import stat
@@ -49,10 +50,11 @@ from megabackup import winsys
 from megabackup.files import atomic_write
 from megabackup.settings import path_pattern
 
-FORMAT = 1
+FORMAT = 2  # 2: the digest follows the walk in name order (1 sorted every record)
 DOUBT_SECONDS = 2.0
 _NS = 1_000_000_000
 _T = TypeVar("_T")
+_NAME = operator.attrgetter("name")  # a folder's entries in name order
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class Manifest:
     source: str
     folders: tuple[str, ...]
     ignore: tuple[str, ...]
-    digest: str  # sha256 of the sorted entry records
+    digest: str  # sha256 of the entry records, in the walk's order (names in order)
     count: int  # entries recorded, the root included
     scanned_at_ns: int  # wall clock when the walk started
     newest_mtime_ns: int  # the newest mtime of any entry but folders (0 when none)
@@ -198,10 +200,14 @@ class _Walk:
             folder, parts, inside = pending.pop()
             try:
                 with os.scandir(winsys.long_path(folder)) as entries:
-                    listing = list(entries)
+                    listing = sorted(entries, key=_NAME)
             except OSError:
                 self.errors += 1
                 continue
+            # Names in order, and subfolders walked in that order too: the same tree is always
+            # walked in the same order, so its digest is taken as it goes, without a list of it
+            # to sort. A folder's entries come together, which the file checks rely on.
+            subfolders: list[tuple[str, tuple[str, ...], bool]] = []
             for entry in listing:
                 entry_parts = (*parts, entry.name)
                 relative = "/".join(entry_parts)
@@ -223,7 +229,8 @@ class _Walk:
                     continue
                 yield relative, info, target
                 if stat.S_ISDIR(info.st_mode):
-                    pending.append((entry.path, entry_parts, place == "all"))
+                    subfolders.append((entry.path, entry_parts, place == "all"))
+            pending.extend(reversed(subfolders))  # the first in name order is walked next
 
 
 def scan(
@@ -241,24 +248,21 @@ def scan(
     hears of each reparse point left out."""
     started = clock_ns()
     walk = _Walk(source, _Selection.build(folders, ignore), on_link=on_link)
-    records: list[bytes] = []
-    newest = 0
+    digest = hashlib.sha256()
+    count = newest = 0
     for relative, info, target in walk:
         if observe is not None:
             observe(relative, info)
-        records.append(_record(os.fsencode(relative), info, target))
+        digest.update(_record(os.fsencode(relative), info, target))
+        count += 1
         if not stat.S_ISDIR(info.st_mode) and info.st_mtime_ns > newest:
             newest = info.st_mtime_ns
-    records.sort()
-    digest = hashlib.sha256()
-    for record in records:
-        digest.update(record)
     return Manifest(
         source=os.fspath(source),
         folders=tuple(folders),
         ignore=tuple(ignore),
         digest=digest.hexdigest(),
-        count=len(records),
+        count=count,
         scanned_at_ns=started,
         newest_mtime_ns=newest,
         errors=walk.errors,
