@@ -14,6 +14,7 @@ import pytest
 from megabackup.engine import CycleResult, in_step
 from megabackup.engine.cycle import FULL_CHECK_STAMP
 from megabackup.files import read_stamp, write_stamp
+from megabackup.tools.rdiff import Rdiff
 from megabackup.tools.unison import SyncJob, SyncOutcome, Unison
 from support import Places, write
 from winfakes import windows_profile
@@ -279,3 +280,31 @@ def test_a_damaged_proof_only_means_the_sync_runs(places: Places) -> None:
     sync = result.step("sync-home")
     assert result.outcome == "ok", result.summary()
     assert sync is not None and sync.detail == "0 to server, 0 to desktop, 0 deleted"
+
+
+def test_a_file_saved_just_before_a_snapshot_is_copied_once_its_second_is_over(
+    places: Places, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rdiff-backup keeps whole seconds of a file's time: a copy made in the second the file
+    was saved would take a same-size save later in that second for no change, for ever."""
+    places.cycle()
+    notes = places.desktop / "Documents" / "notes.txt"
+    size = notes.stat().st_size
+    started: list[float] = []
+    real_backup = Rdiff.backup
+
+    def timed(self: Rdiff, source: Path, *args: object, **options: object) -> object:
+        if source == places.desktop:
+            started.append(time.time())
+        return real_backup(self, source, *args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Rdiff, "backup", timed)
+    notes.write_text("A" * size, encoding="utf-8")
+    saved = notes.stat().st_mtime
+
+    places.cycle()
+
+    assert started and int(started[0]) > int(saved), started[0] - saved
+    notes.write_text("B" * size, encoding="utf-8")  # saved again at once, the same size
+    places.cycle()
+    assert (places.desktop_repo / "Documents" / "notes.txt").read_text() == "B" * size

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import time
 from pathlib import Path
 
 from megabackup import places
@@ -46,10 +47,7 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
     step = dataclasses.replace(
         step, folders=tuple(spelled_on_disk(step.source, f) for f in step.folders)
     )
-    limit = context.settings.safety.max_clock_skew_seconds
-    files, current = check_tree(
-        step.source, step.folders, step.ignore, context.options.clock(), limit
-    )
+    files, current = _walk_settled(step, context)
     if not step.after_sync:
         _report_findings(step, files, current, context)
     elif not context.options.allow_empty:
@@ -123,6 +121,32 @@ def run_snapshot(step: SnapshotStep, context: StepContext) -> StepResult:
         errors=stats.errors if stats else 0,
         source_files=stats.source_files if stats else 0,
     )
+
+
+SETTLE_LIMIT_SECONDS = 2.0  # longer: a time from a clock ahead, which waiting does not help
+SETTLE_MARGIN = 0.05  # past the second's end, for a clock that reads a little behind the disk's
+_NS = 1_000_000_000
+
+
+def _walk_settled(step: SnapshotStep, context: StepContext) -> tuple[FileCheck, manifest.Manifest]:
+    """The walk before the snapshot, taken once nothing in it was written in the current second.
+
+    rdiff-backup keeps a file's time in whole seconds and sees a change by its size and that
+    time. A file it copies in the very second it was written can be written again in that
+    second with the same size, and then looks unchanged to it for ever: that version would
+    reach no snapshot. So when the walk sees something written in the current second, the
+    snapshot waits for that second to end (a fraction of one) and walks again; what was
+    written meanwhile gets one more wait. (FAT keeps times in two-second steps; a home on FAT
+    is not covered by this.)"""
+    limit = context.settings.safety.max_clock_skew_seconds
+    for walks in range(1, 4):
+        files, current = check_tree(
+            step.source, step.folders, step.ignore, context.options.clock(), limit
+        )
+        wait = (current.newest_mtime_ns // _NS + 1) - time.time_ns() / _NS + SETTLE_MARGIN
+        if walks == 3 or not 0 < wait <= SETTLE_LIMIT_SECONDS or context.cancel.wait(wait):
+            break
+    return files, current
 
 
 def _emptied_since_the_sync(step: SnapshotStep, context: StepContext) -> str:
