@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from megabackup.engine import CycleResult, in_step
+from megabackup.engine import CycleResult, clocks, in_step
 from megabackup.engine.cycle import FULL_CHECK_STAMP
+from megabackup.engine.preflight import ClockCheck
 from megabackup.files import read_stamp, write_stamp
 from megabackup.tools.rdiff import Rdiff
 from megabackup.tools.unison import SyncJob, SyncOutcome, Unison
@@ -308,3 +309,33 @@ def test_a_file_saved_just_before_a_snapshot_is_copied_once_its_second_is_over(
     notes.write_text("B" * size, encoding="utf-8")  # saved again at once, the same size
     places.cycle()
     assert (places.desktop_repo / "Documents" / "notes.txt").read_text() == "B" * size
+
+
+def test_a_file_the_share_dated_by_its_own_clock_is_copied_once_that_second_is_over(
+    places: Places, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The share's clock, 0.8 s behind ours (within the limit), dates its files: its second
+    ends 0.8 s later than ours does, and the snapshot waits by its clock."""
+    places.cycle()
+    behind = 0.8
+    monkeypatch.setattr(
+        clocks, "probe_clock", lambda server, limit, clock: ClockCheck(-behind, limit)
+    )
+    started: list[float] = []
+    real_backup = Rdiff.backup
+
+    def timed(self: Rdiff, source: Path, *args: object, **options: object) -> object:
+        if source == places.server:
+            started.append(time.time())
+        return real_backup(self, source, *args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Rdiff, "backup", timed)
+    time.sleep(1.2 - time.time() % 1)  # early in a second of ours: late in one of the share's
+    letter = places.server / "Documents" / "letter to Sam.txt"
+    letter.write_text("Dear Sam, see you on Friday\n", encoding="utf-8")
+    dated = time.time() - behind  # what the share's clock says now
+    os.utime(letter, (dated, dated))
+
+    places.cycle()
+
+    assert started and int(started[0] - behind) > int(dated), started[0] - behind - dated

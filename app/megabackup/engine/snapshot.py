@@ -136,14 +136,18 @@ def _walk_settled(step: SnapshotStep, context: StepContext) -> tuple[FileCheck, 
     second with the same size, and then looks unchanged to it for ever: that version would
     reach no snapshot. So when the walk sees something written in the current second, the
     snapshot waits for that second to end (a fraction of one) and walks again; what was
-    written meanwhile gets one more wait. (FAT keeps times in two-second steps; a home on FAT
-    is not covered by this.)"""
+    written meanwhile gets one more wait. A share's files carry its own clock's times, so its
+    "now" is ours plus the skew the clock probe measured. (FAT keeps times in two-second steps;
+    a home on FAT is not covered by this.)"""
     limit = context.settings.safety.max_clock_skew_seconds
+    probe = context.clock_verdict.probe
+    ahead = probe.skew if step.place.side == places.SERVER and probe and not probe.error else 0.0
     for walks in range(1, 4):
         files, current = check_tree(
             step.source, step.folders, step.ignore, context.options.clock(), limit
         )
-        wait = (current.newest_mtime_ns // _NS + 1) - time.time_ns() / _NS + SETTLE_MARGIN
+        now = time.time_ns() / _NS + ahead  # by the clock that dated the files
+        wait = (current.newest_mtime_ns // _NS + 1) - now + SETTLE_MARGIN
         if walks == 3 or not 0 < wait <= SETTLE_LIMIT_SECONDS or context.cancel.wait(wait):
             break
     return files, current
