@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from megabackup.engine import CycleResult, clocks, in_step
+from megabackup.engine import clocks, in_step
 from megabackup.engine.cycle import FULL_CHECK_STAMP
 from megabackup.engine.preflight import ClockCheck
 from megabackup.files import read_stamp, write_stamp
@@ -217,10 +217,6 @@ def test_windows_junctions_are_said_once_left_out_and_do_not_defeat_skip_unchang
 
 
 SYNC_SKIPPED = "neither home changed since the last sync"
-
-
-def _unison_ran(result: CycleResult) -> bool:
-    return "$ " in Path(result.log_path).read_text().split("syncing home", 1)[1].split("[", 1)[0]
 
 
 def _edit(path: Path, text: str) -> None:
